@@ -1,0 +1,173 @@
+// Read, parse and validate a config file. Every problem carries the file, line and column
+// that the YAML parser knows for the offending node, so `switchyard check` and a refused
+// reload can point the operator at the exact place: `FILE:LINE:COL: message`.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+export type LoadResult =
+  | { ok: true; config: Config; hash: string; file: string; text: string }
+  | { ok: false; problems: ConfigProblem[]; file: string };
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function configHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+export function loadConfigFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, file, problems: [{ file, line: 1, col: 1, message: `cannot read file: ${(err as Error).message}` }] };
+  }
+  return parseConfigText(text, file);
+}
+
+export function parseConfigText(text: string, file = '<config>'): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number | undefined): { line: number; col: number } =>
+    offset === undefined ? { line: 1, col: 1 } : lineCounter.linePos(offset);
+
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      file,
+      problems: doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: e.message.split('\n')[0]! })),
+    };
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const parsed = configSchema.safeParse(raw);
+  const problems: ConfigProblem[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, at, file));
+  }
+  for (const p of crossCheck(raw)) problems.push({ file, ...at(nodeAt(doc, p.path)?.range?.[0]), message: p.message });
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.line - b.line || a.col - b.col);
+    return { ok: false, file, problems };
+  }
+  return { ok: true, config: parsed.data!, hash: configHash(text), file, text };
+}
+
+type Path = (string | number)[];
+
+/** The YAML node at a path, or the nearest ancestor that exists. */
+function nodeAt(doc: Document, path: Path): YamlNode | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as YamlNode | undefined;
+    if (node && typeof node === 'object' && 'range' in node) return node;
+  }
+  return doc.contents ?? undefined;
+}
+
+/** The key node of `key` inside the map at `path` (for "unknown key" problems). */
+function keyNodeAt(doc: Document, path: Path, key: string): YamlNode | undefined {
+  const map = doc.getIn(path, true) ?? (path.length === 0 ? doc.contents : undefined);
+  if (isMap(map)) {
+    for (const item of map.items) {
+      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return item.key;
+    }
+  }
+  return undefined;
+}
+
+function issueProblems(
+  issue: z.core.$ZodIssue,
+  doc: Document,
+  at: (o: number | undefined) => { line: number; col: number },
+  file: string,
+): ConfigProblem[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const where = path.length ? `${path.join('.')}: ` : '';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      file,
+      ...at(keyNodeAt(doc, path, key)?.range?.[0] ?? nodeAt(doc, path)?.range?.[0]),
+      message: `${where}unknown key "${key}"`,
+    }));
+  }
+  if (issue.code === 'invalid_union') {
+    // Report the most specific branch error rather than "invalid input".
+    const branches = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
+    const best = branches.map((b) => b[0]).filter(Boolean).sort((a, b) => b!.path.length - a!.path.length)[0];
+    if (best) return issueProblems({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue, doc, at, file);
+  }
+  const node = nodeAt(doc, path);
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && (doc.getIn(path, true) === undefined)) message = 'required key is missing';
+  return [{ file, ...at(node?.range?.[0]), message: `${where}${message}` }];
+}
+
+/**
+ * Rules that span keys: pools named by routes exist, names are unique. Runs on the raw
+ * document (defensively typed) so that these problems are reported together with schema ones.
+ */
+function crossCheck(input: unknown): { path: Path; message: string }[] {
+  const problems: { path: Path; message: string }[] = [];
+  const config = input as Partial<RawConfig>;
+  const poolsIn = isRecord(config.pools) ? config.pools : {};
+  const pools = new Set(Object.keys(poolsIn));
+  const seen = new Set<string>();
+  (Array.isArray(config.routes) ? config.routes : []).forEach((r, i) => {
+    if (!isRecord(r)) return;
+    if (typeof r.name === 'string' && seen.has(r.name)) problems.push({ path: ['routes', i, 'name'], message: `duplicate route name "${r.name}"` });
+    if (typeof r.name === 'string') seen.add(r.name);
+    if (typeof r.pool === 'string' && !pools.has(r.pool)) problems.push({ path: ['routes', i, 'pool'], message: `unknown pool "${r.pool}"` });
+    for (const p of Object.keys(isRecord(r.split) ? r.split : {})) {
+      if (!pools.has(p)) problems.push({ path: ['routes', i, 'split', p], message: `unknown pool "${p}" in split` });
+    }
+  });
+  for (const [name, pool] of Object.entries(poolsIn)) {
+    if (!isRecord(pool)) continue;
+    if (pool.consul && !config.consul) {
+      problems.push({ path: ['pools', name, 'consul'], message: 'pool uses consul discovery but there is no top-level `consul` section' });
+    }
+    const ids = new Set<string>();
+    (Array.isArray(pool.backends) ? pool.backends : []).forEach((b: unknown, i: number) => {
+      const id = backendIdOf(b);
+      if (id === undefined) return;
+      if (ids.has(id)) problems.push({ path: ['pools', name, 'backends', i], message: `duplicate backend "${id}"` });
+      ids.add(id);
+    });
+  }
+  return problems;
+}
+
+type RawConfig = { pools: Record<string, unknown>; routes: unknown[]; consul: unknown };
+function isRecord(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The id a static backend gets: its `id`, else host:port of its URL. */
+export function backendIdOf(entry: unknown): string | undefined {
+  try {
+    if (typeof entry === 'string') return new URL(entry).host;
+    if (isRecord(entry) && typeof entry.url === 'string') return typeof entry.id === 'string' ? entry.id : new URL(entry.url).host;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
