@@ -3,7 +3,7 @@
 // reload can point the operator at the exact place: `FILE:LINE:COL: message`.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, visit, type Document, type Node as YamlNode, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema';
 
@@ -55,16 +55,20 @@ export function parseConfigText(text: string, file = '<config>'): LoadResult {
     return {
       ok: false,
       file,
-      problems: doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: e.message.split('\n')[0]! })),
+      problems: doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: yamlMessage(e, doc) })),
     };
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, { error: operatorMessage });
   const problems: ConfigProblem[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, at, file));
   }
-  for (const p of crossCheck(raw)) problems.push({ file, ...at(nodeAt(doc, p.path)?.range?.[0]), message: p.message });
+  for (const p of crossCheck(raw)) {
+    const node = p.key === undefined ? nodeAt(doc, p.path) : keyNodeAt(doc, p.path, p.key);
+    const path = p.key === undefined ? p.path : [...p.path, p.key];
+    problems.push({ file, ...at(node?.range?.[0]), message: `${path.join('.')}: ${p.message}` });
+  }
   if (problems.length > 0) {
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     return { ok: false, file, problems };
@@ -73,6 +77,77 @@ export function parseConfigText(text: string, file = '<config>'): LoadResult {
 }
 
 type Path = (string | number)[];
+
+/** The parser's first line, reworded where it names parser internals rather than the mistake. */
+function yamlMessage(e: YAMLError, doc: Document): string {
+  if (e.code === 'DUPLICATE_KEY') {
+    const dup = duplicateKeyAt(doc, e.pos[0]);
+    if (dup) return `${dup.path.length ? `${dup.path.join('.')}: ` : ''}duplicate key "${dup.key}"`;
+  }
+  if (e.code === 'MULTIPLE_DOCS') return 'a config file holds one YAML document; remove the second `---`';
+  return e.message.split('\n')[0]!;
+}
+
+/** The key starting at `offset` and the path of the map holding it. */
+function duplicateKeyAt(doc: Document, offset: number): { key: string; path: Path } | undefined {
+  let found: { key: string; path: Path } | undefined;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined;
+      const path: Path = [];
+      ancestors.forEach((a, i) => {
+        if (isPair(a) && isScalar(a.key)) path.push(String(a.key.value));
+        else if (isSeq(a)) path.push(a.items.indexOf(ancestors[i + 1] as never));
+      });
+      found = { key: String(pair.key.value), path };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/**
+ * Wording for zod's built-in messages, applied only where the schema gave none of its own:
+ * the operator reads "expected a number, got \"abc\"" instead of zod's type jargon.
+ */
+function operatorMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'required key is missing';
+      return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describe(issue.input)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}; got ${describe(issue.input)}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `needs at least ${issue.minimum} ${Number(issue.minimum) === 1 ? 'entry' : 'entries'}`;
+      if (issue.origin === 'string') return 'must not be empty';
+      return `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}, got ${describe(issue.input)}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}, got ${describe(issue.input)}`;
+    case 'invalid_format':
+      if (issue.format === 'starts_with') return `must start with "${(issue as { prefix?: string }).prefix}", got ${describe(issue.input)}`;
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping (key: value)',
+  record: 'a mapping (key: value)',
+  array: 'a list',
+};
+
+function describe(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
 
 /** The YAML node at a path, or the nearest ancestor that exists. */
 function nodeAt(doc: Document, path: Path): YamlNode | undefined {
@@ -115,18 +190,22 @@ function issueProblems(
     const best = branches.map((b) => b[0]).filter(Boolean).sort((a, b) => b!.path.length - a!.path.length)[0];
     if (best) return issueProblems({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue, doc, at, file);
   }
-  const node = nodeAt(doc, path);
-  let message = issue.message;
-  if (issue.code === 'invalid_type' && (doc.getIn(path, true) === undefined)) message = 'required key is missing';
-  return [{ file, ...at(node?.range?.[0]), message: `${where}${message}` }];
+  if (issue.code === 'invalid_key') {
+    // A badly formed map key (a pool name): point at the key and say what is wrong with it.
+    const key = String(path[path.length - 1]);
+    const node = keyNodeAt(doc, path.slice(0, -1), key) ?? nodeAt(doc, path);
+    return [{ file, ...at(node?.range?.[0]), message: `${where}${issue.issues[0]?.message ?? issue.message}` }];
+  }
+  return [{ file, ...at(nodeAt(doc, path)?.range?.[0]), message: `${where}${issue.message}` }];
 }
 
 /**
  * Rules that span keys: pools named by routes exist, names are unique. Runs on the raw
  * document (defensively typed) so that these problems are reported together with schema ones.
+ * A problem with `key` is about that key of the map at `path`, and points at the key itself.
  */
-function crossCheck(input: unknown): { path: Path; message: string }[] {
-  const problems: { path: Path; message: string }[] = [];
+function crossCheck(input: unknown): { path: Path; key?: string; message: string }[] {
+  const problems: { path: Path; key?: string; message: string }[] = [];
   const config = input as Partial<RawConfig>;
   const poolsIn = isRecord(config.pools) ? config.pools : {};
   const pools = new Set(Object.keys(poolsIn));
@@ -137,13 +216,13 @@ function crossCheck(input: unknown): { path: Path; message: string }[] {
     if (typeof r.name === 'string') seen.add(r.name);
     if (typeof r.pool === 'string' && !pools.has(r.pool)) problems.push({ path: ['routes', i, 'pool'], message: `unknown pool "${r.pool}"` });
     for (const p of Object.keys(isRecord(r.split) ? r.split : {})) {
-      if (!pools.has(p)) problems.push({ path: ['routes', i, 'split', p], message: `unknown pool "${p}" in split` });
+      if (!pools.has(p)) problems.push({ path: ['routes', i, 'split'], key: p, message: `unknown pool "${p}"` });
     }
   });
   for (const [name, pool] of Object.entries(poolsIn)) {
     if (!isRecord(pool)) continue;
     if (pool.consul && !config.consul) {
-      problems.push({ path: ['pools', name, 'consul'], message: 'pool uses consul discovery but there is no top-level `consul` section' });
+      problems.push({ path: ['pools', name], key: 'consul', message: 'consul discovery needs a top-level `consul` section' });
     }
     const ids = new Set<string>();
     (Array.isArray(pool.backends) ? pool.backends : []).forEach((b: unknown, i: number) => {
