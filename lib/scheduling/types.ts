@@ -83,14 +83,18 @@ export interface Scorer {
   /**
    * One score per candidate, each in [0,1], higher is better; `out[i]` belongs to
    * `candidates[i]`. Must handle an empty candidate list and unknown/stale signals
-   * (documented per scorer).
+   * (documented per scorer). `out` is a reused buffer that may be longer than
+   * `candidates`: only its first `candidates.length` entries are read.
    */
   score(req: SchedulingRequest, candidates: readonly BackendView[], out: Float64Array, state: CycleState, now: number): void;
 }
 
 export interface Picker {
   readonly name: string;
-  /** Choose one of the candidates given their weighted total scores (same indices); undefined if none. */
+  /**
+   * Choose one of the candidates given their weighted total scores (same indices; `totals`
+   * may be longer than `candidates`); undefined if none.
+   */
   pick(req: SchedulingRequest, candidates: readonly BackendView[], totals: Float64Array, state: CycleState): BackendView | undefined;
 }
 
@@ -125,4 +129,9 @@ export interface Scheduler {
   onComplete?(req: SchedulingRequest, backend: BackendView, ok: boolean): void;
   /** Forget state of backends that left the pool. */
   removeBackend?(id: string): void;
+}
+
+/** Implemented by plugins that keep per-backend state (rotation counters, prefix index). */
+export interface BackendForgetter {
+  removeBackend(id: string): void;
 }
