@@ -1,0 +1,205 @@
+// Request body handling. Inference requests are JSON whose `model` (and, for affinity,
+// `user` and the prompt) decide the route, so the proxy reads the head of the body, up to
+// `limits.inspect_body_size`, before choosing a backend. What was read is replayed to the
+// upstream byte for byte, followed by the rest of the client stream: nothing beyond the
+// inspection window is ever buffered, and a body that fits is sent as one Buffer (which
+// also makes it safe to retry).
+import type { IncomingMessage } from 'node:http';
+import { PayloadTooLargeError, BadRequestError, InvalidJSONError } from '../errors';
+
+export interface InspectedBody {
+  /** The bytes read so far (the whole body when `complete`). */
+  head: Buffer;
+  complete: boolean;
+  /** Parsed body when complete and JSON. */
+  json?: Record<string, unknown>;
+  model?: string;
+  user?: string;
+}
+
+export const EMPTY_BODY: InspectedBody = Object.freeze({ head: Buffer.alloc(0), complete: true }) as InspectedBody;
+
+/**
+ * Read up to `window` bytes of the request body. Resolves when the body ended or the
+ * window is full (the request is then paused, mid-stream). With `parseJson`, extracts
+ * `model` and `user`. Rejects with 413 when the body exceeds `maxBody`, and with 400 when
+ * a complete JSON body is malformed.
+ */
+export function inspectBody(req: IncomingMessage, window: number, maxBody: number, parseJson: boolean): Promise<InspectedBody> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length > maxBody) {
+        cleanup();
+        req.pause();
+        reject(new PayloadTooLargeError(maxBody));
+      } else if (length >= window) {
+        cleanup();
+        req.pause();
+        const head = Buffer.concat(chunks, length);
+        resolve(parseJson ? partial(head) : { head, complete: false });
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      try {
+        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+        resolve(parseJson ? complete(head, req.headers['content-type']) : { head, complete: true });
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = () => onError(Object.assign(new Error('client aborted'), { code: 'ECONNRESET' }));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function isJsonType(contentType: string | undefined): boolean {
+  return contentType === undefined || contentType.includes('json');
+}
+
+function complete(head: Buffer, contentType: string | undefined): InspectedBody {
+  const body: InspectedBody = { head, complete: true };
+  if (head.length === 0 || !isJsonType(contentType)) return body;
+  let json: unknown;
+  try {
+    json = JSON.parse(head.toString('utf8'));
+  } catch (err) {
+    throw new InvalidJSONError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return body;
+  const obj = json as Record<string, unknown>;
+  body.json = obj;
+  if (obj.model !== undefined && typeof obj.model !== 'string') throw new BadRequestError('`model` must be a string');
+  body.model = obj.model as string | undefined;
+  if (typeof obj.user === 'string') body.user = obj.user;
+  return body;
+}
+
+function partial(head: Buffer): InspectedBody {
+  const fields = scanTopLevelStrings(head, ['model', 'user']);
+  return { head, complete: false, model: fields.model, user: fields.user };
+}
+
+/**
+ * Find string values of top-level keys in a possibly truncated JSON object, without
+ * parsing the whole text (the prompt may be megabytes and is cut by the window).
+ * Only `"key": "value"` pairs at depth 1 count; escapes are honoured.
+ */
+export function scanTopLevelStrings(buf: Buffer, keys: readonly string[]): Record<string, string | undefined> {
+  const text = buf.toString('utf8');
+  const found: Record<string, string | undefined> = {};
+  let depth = 0;
+  let i = 0;
+  let expectKey = false;
+  let pendingKey: string | undefined;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      if (end < 0) break;
+      if (depth === 1) {
+        const value = JSON.parse(text.slice(i, end + 1)) as string;
+        if (expectKey) {
+          pendingKey = value;
+          expectKey = false;
+        } else if (pendingKey !== undefined) {
+          if (keys.includes(pendingKey) && found[pendingKey] === undefined) found[pendingKey] = value;
+          pendingKey = undefined;
+        }
+      }
+      i = end + 1;
+      continue;
+    }
+    if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1 && c === '{') expectKey = true;
+      else if (depth === 2) pendingKey = undefined;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+      pendingKey = undefined;
+    }
+    i++;
+  }
+  return found;
+}
+
+function stringEnd(text: string, start: number): number {
+  for (let j = start + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j;
+  }
+  return -1;
+}
+
+/**
+ * The body to send upstream: the inspected head replayed, then the rest of the client
+ * stream with backpressure, counting bytes against `maxBody` (413 once exceeded).
+ */
+export function upstreamBody(inspected: InspectedBody, req: IncomingMessage, maxBody: number): Buffer | AsyncIterable<Buffer> | null {
+  if (inspected.complete) return inspected.head.length > 0 ? inspected.head : null;
+  return continueBody(inspected.head, req, maxBody);
+}
+
+async function* continueBody(head: Buffer, req: IncomingMessage, maxBody: number): AsyncIterable<Buffer> {
+  let total = head.length;
+  if (total > 0) yield head;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBody) throw new PayloadTooLargeError(maxBody);
+    yield chunk;
+  }
+}
+
+/**
+ * Render the prompt the way an engine's chat template would, for prefix affinity:
+ * `<|role|>\n{content}\n` per message, then `<|assistant|>\n`; or the completion prompt.
+ * Only text parts of multi-part content count. Undefined when there is no prompt.
+ */
+export function renderPrompt(json: Record<string, unknown> | undefined): string | undefined {
+  if (!json) return undefined;
+  const messages = json.messages;
+  if (Array.isArray(messages)) {
+    let out = '';
+    for (const m of messages) {
+      if (typeof m !== 'object' || m === null) continue;
+      const { role, content } = m as { role?: unknown; content?: unknown };
+      out += `<|${typeof role === 'string' ? role : 'user'}|>\n${contentText(content)}\n`;
+    }
+    return `${out}<|assistant|>\n`;
+  }
+  const prompt = json.prompt;
+  if (typeof prompt === 'string') return prompt;
+  if (Array.isArray(prompt) && typeof prompt[0] === 'string') return prompt[0];
+  if (Array.isArray(prompt) && typeof prompt[0] === 'number') return prompt.join(' ');
+  return undefined;
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let out = '';
+  for (const part of content) {
+    if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') out += (part as { text: string }).text;
+  }
+  return out;
+}

@@ -1,0 +1,156 @@
+// One attempt to forward a request to one backend, as an undici dispatch handler.
+//
+// The retry boundary is the first *body* byte sent to the client: the response head is
+// held back until the first chunk (or the end) arrives, so a backend that answers headers
+// and then stalls before the first token can still be retried elsewhere. After the first
+// byte, a failing upstream cuts the client's connection (no made-up `[DONE]`, no final
+// chunk), and a client that goes away aborts the upstream, whose socket undici destroys
+// rather than pools, so the engine sees the close and stops generating.
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { UpstreamTimeoutError, classifyUpstreamError, type SwitchyardError, type UpstreamErrorKind } from '../errors';
+import { clientResponseHeaders } from './headers';
+import type { Backend } from '../routing/backend';
+
+export type AttemptOutcome =
+  /** The response was relayed to the end. */
+  | { type: 'ok'; status: number }
+  /** Nothing reached the client; the backend failed (retry or answer `error`). */
+  | { type: 'failed'; error: SwitchyardError; kind: UpstreamErrorKind }
+  /** The backend answered a status the retry policy retries; nothing reached the client. */
+  | { type: 'retry_status'; status: number }
+  /** The client went away; the upstream was aborted. */
+  | { type: 'client_abort'; status: number }
+  /** Failure after the first byte: the client's stream was cut. */
+  | { type: 'cut'; status: number; kind: UpstreamErrorKind; error: unknown };
+
+export interface AttemptOptions {
+  backend: Backend;
+  method: string;
+  path: string;
+  headers: string[];
+  body: Buffer | AsyncIterable<Buffer> | null;
+  requestId: string;
+  firstByteTimeout: number;
+  idleTimeout: number;
+  /** Statuses to hand back for retry instead of relaying (empty when no retry is left). */
+  retryStatuses: ReadonlySet<number>;
+}
+
+const CLIENT_GONE = Object.assign(new Error('client closed the connection'), { code: 'SWITCHYARD_CLIENT_ABORT' });
+
+export class Attempt implements Dispatcher.DispatchHandler {
+  /** Time the first body byte was written to the client (ms since epoch), 0 if none. */
+  firstByteAt = 0;
+  bytes = 0;
+  status = 0;
+  private controller?: Dispatcher.DispatchController;
+  private headers?: Record<string, string | string[]>;
+  private timer?: NodeJS.Timeout;
+  private settled = false;
+  private resolve!: (o: AttemptOutcome) => void;
+  readonly done: Promise<AttemptOutcome>;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly opts: AttemptOptions,
+  ) {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+
+  start(): void {
+    const o = this.opts;
+    this.timer = setTimeout(this.onFirstByteTimeout, o.firstByteTimeout);
+    o.backend.dispatcher.dispatch(
+      {
+        origin: o.backend.origin,
+        path: o.path,
+        method: o.method as Dispatcher.HttpMethod,
+        headers: o.headers,
+        body: o.body as Dispatcher.DispatchOptions['body'],
+        headersTimeout: o.firstByteTimeout,
+        bodyTimeout: o.idleTimeout,
+      },
+      this,
+    );
+  }
+
+  /** The client is gone: abort the upstream (its socket is destroyed, not pooled). */
+  clientGone(): void {
+    if (this.settled) return;
+    this.finish({ type: 'client_abort', status: this.status });
+    this.controller?.abort(CLIENT_GONE);
+  }
+
+  /** Resume reading from the upstream after the client drained its buffer. */
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  /** Abort from outside (total timeout, shutdown deadline). */
+  abort(error: Error): void {
+    this.controller?.abort(error);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.settled) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // informational: not relayed
+    if (this.opts.retryStatuses.has(statusCode)) {
+      this.finish({ type: 'retry_status', status: statusCode });
+      controller.abort(CLIENT_GONE);
+      return;
+    }
+    this.status = statusCode;
+    this.headers = clientResponseHeaders(headers, this.opts.requestId);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.firstByteAt === 0) this.writeHead();
+    this.bytes += chunk.length;
+    if (!this.res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    if (this.firstByteAt === 0) this.writeHead();
+    this.res.end();
+    this.finish({ type: 'ok', status: this.status });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.settled) return;
+    if (this.firstByteAt === 0) {
+      const { error, kind } = classifyUpstreamError(err);
+      this.finish({ type: 'failed', error, kind });
+      return;
+    }
+    // Mid-stream: end the client's response abnormally (no terminating chunk).
+    const { kind } = classifyUpstreamError(err);
+    this.res.destroy(err);
+    this.finish({ type: 'cut', status: this.status, kind, error: err });
+  }
+
+  private writeHead(): void {
+    clearTimeout(this.timer);
+    this.firstByteAt = Date.now();
+    this.res.writeHead(this.status, this.headers);
+  }
+
+  private readonly onFirstByteTimeout = (): void => {
+    if (this.firstByteAt === 0 && !this.settled) this.controller?.abort(new UpstreamTimeoutError('first_byte'));
+    else if (!this.controller && !this.settled) this.finish({ type: 'failed', error: new UpstreamTimeoutError('first_byte'), kind: 'timeout' });
+  };
+
+  private finish(outcome: AttemptOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve(outcome);
+  }
+}

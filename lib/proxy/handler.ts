@@ -1,0 +1,328 @@
+// The life of one proxied request: identify, read what routing needs from the body,
+// pick a route, a side of its split and a backend, forward with retries before the first
+// byte, then log and count. Everything the request uses comes from the one Generation
+// (config + route table) it read at its start.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import type { RouteTable, CompiledRoute } from '../routing/table';
+import type { PoolRuntime } from '../routing/pool';
+import type { Backend } from '../routing/backend';
+import type { Metrics } from '../metrics/registry';
+import type { Decision, SchedulingRequest } from '../scheduling/types';
+import {
+  ModelNotFoundError,
+  NoBackendError,
+  NoRouteError,
+  PayloadTooLargeError,
+  BadRequestError,
+  type SwitchyardError,
+} from '../errors';
+import { acceptRequestId, upstreamRequestHeaders } from './headers';
+import { newRequestId } from './request-id';
+import { EMPTY_BODY, inspectBody, renderPrompt, upstreamBody, type InspectedBody } from './body';
+import { sendError, sendJson } from './respond';
+import { Attempt, type AttemptOutcome } from './forward';
+import { backoffDelay, isRetryable } from './retry-policy';
+
+/** One consistent view of config and routes; replaced whole on reload. */
+export interface Generation {
+  readonly config: Config;
+  readonly table: RouteTable;
+}
+
+export interface ProxyRuntime {
+  readonly generation: Generation;
+  readonly metrics: Metrics;
+  readonly accessLog: Logger | undefined;
+  readonly draining: boolean;
+  recordExplain(requestId: string, explain: NonNullable<Decision['explain']>): void;
+}
+
+type Outcome = 'ok' | 'client_abort' | 'upstream_error' | 'timeout' | 'rejected';
+
+/** Mutable record of one request, for the access log and metrics. */
+interface Exchange {
+  id: string;
+  start: number;
+  route?: CompiledRoute;
+  pool?: PoolRuntime;
+  backend?: Backend;
+  status: number;
+  bytes: number;
+  firstByteAt: number;
+  attempts: number;
+  outcome: Outcome;
+  current?: Attempt;
+  clientClosed: boolean;
+}
+
+const NO_RETRY = new Set<number>();
+
+export function createRequestHandler(rt: ProxyRuntime) {
+  return function handle(req: IncomingMessage, res: ServerResponse): void {
+    const x: Exchange = {
+      id: acceptRequestId(req.headers['x-request-id']) ?? newRequestId(),
+      start: Date.now(),
+      status: 0,
+      bytes: 0,
+      firstByteAt: 0,
+      attempts: 0,
+      outcome: 'ok',
+      clientClosed: false,
+    };
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        x.clientClosed = true;
+        x.current?.clientGone();
+      }
+    });
+    res.on('drain', () => x.current?.resume());
+    proxy(rt, req, res, x).then(
+      () => finish(rt, req, x),
+      (err) => {
+        x.status = sendError(res, err, x.id, rt.draining);
+        if (x.outcome === 'ok') x.outcome = 'rejected';
+        finish(rt, req, x);
+      },
+    );
+  };
+}
+
+async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> {
+  const { config, table } = rt.generation;
+  const limits = config.limits;
+  const path = requestPath(req.url ?? '/');
+
+  if (req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models?'))) {
+    x.status = 200;
+    sendJson(res, 200, modelList(table), { 'x-request-id': x.id });
+    return;
+  }
+
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limits.max_body_size) throw new PayloadTooLargeError(limits.max_body_size);
+  const hasBody = declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
+  let body: InspectedBody = EMPTY_BODY;
+  if (hasBody) {
+    try {
+      body = await inspectBody(req, limits.inspect_body_size, limits.max_body_size, table.inspectBody);
+    } catch (err) {
+      if (x.clientClosed) {
+        x.outcome = 'client_abort';
+        return;
+      }
+      throw err;
+    }
+  }
+
+  const route = table.match(path, req.headers, body.model);
+  if (!route) {
+    if (body.model !== undefined && table.models.length > 0 && table.servesPath(path)) throw new ModelNotFoundError(body.model, table.models);
+    throw new NoRouteError(`no route for ${req.method} ${path}`);
+  }
+  x.route = route;
+  const stickyKey = route.sticky ? keyOf(req, body, route.sticky) : undefined;
+  const pool = (stickyKey !== undefined ? route.split.pickSticky(stickyKey) : route.split.pick()).target;
+  x.pool = pool;
+
+  let payload = upstreamBody(body, req, limits.max_body_size);
+  let overrideLength: number | undefined;
+  if (route.rewriteModel !== undefined && body.json) {
+    body.json.model = route.rewriteModel;
+    payload = Buffer.from(JSON.stringify(body.json));
+    overrideLength = payload.length;
+  } else if (route.rewriteModel !== undefined && !body.complete) {
+    throw new BadRequestError('this route rewrites the model, so the body must fit in limits.inspect_body_size');
+  }
+
+  const sreq: SchedulingRequest & { exclude: Set<string> } = {
+    requestId: x.id,
+    model: route.rewriteModel ?? body.model,
+    sessionKey: keyOf(req, body, pool.config.session),
+    get promptText() {
+      return renderPrompt(body.json);
+    },
+    priority: route.priority,
+    exclude: new Set<string>(),
+  };
+  await forwardWithRetries(rt, req, res, x, pool, sreq, payload, path, overrideLength);
+}
+
+async function forwardWithRetries(
+  rt: ProxyRuntime,
+  req: IncomingMessage,
+  res: ServerResponse,
+  x: Exchange,
+  pool: PoolRuntime,
+  sreq: SchedulingRequest & { exclude: Set<string> },
+  payload: Buffer | AsyncIterable<Buffer> | null,
+  path: string,
+  overrideLength: number | undefined,
+): Promise<void> {
+  const { config } = rt.generation;
+  const retries = pool.config.retries;
+  const replayable = payload === null || Buffer.isBuffer(payload);
+  const explainOn = config.explain.keep > 0 || config.explain.header;
+  let lastError: SwitchyardError | undefined;
+
+  for (;;) {
+    if (x.clientClosed) {
+      x.outcome = 'client_abort';
+      return;
+    }
+    const decision = pool.pick(sreq, explainOn);
+    if (decision.explain) rt.recordExplain(x.id, decision.explain);
+    const backend = decision.backend as Backend | undefined;
+    if (!backend) throw lastError ?? new NoBackendError(pool.name);
+
+    const mayRetry = replayable && x.attempts < retries.max;
+    x.attempts++;
+    x.backend = backend;
+    const attempt = new Attempt(res, {
+      backend,
+      method: req.method ?? 'GET',
+      path,
+      headers: upstreamRequestHeaders(
+        req.rawHeaders,
+        req.headers.connection,
+        {
+          requestId: x.id,
+          clientIp: req.socket.remoteAddress ?? '',
+          proto: 'http',
+          clientHost: req.headers.host,
+          upstreamHost: backend.authority,
+        },
+        overrideLength,
+      ),
+      body: payload,
+      requestId: x.id,
+      firstByteTimeout: pool.config.timeouts.first_byte,
+      idleTimeout: pool.config.timeouts.idle,
+      retryStatuses: mayRetry ? retryStatuses(retries.on) : NO_RETRY,
+    });
+    if (config.explain.header && decision.explain) res.setHeader('x-switchyard-backend', backend.id);
+    if (rt.draining) res.setHeader('connection', 'close');
+    pool.acquire(backend);
+    x.current = attempt;
+    attempt.start();
+    const outcome = await attempt.done;
+    x.current = undefined;
+    pool.release(backend);
+    x.firstByteAt = attempt.firstByteAt;
+    x.bytes += attempt.bytes;
+
+    if (settle(rt, x, pool, backend, outcome)) return;
+    lastError = outcome.type === 'failed' ? outcome.error : undefined;
+    const retryable =
+      mayRetry &&
+      !x.clientClosed &&
+      (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on)));
+    if (!retryable) {
+      if (outcome.type === 'failed') throw outcome.error;
+      return;
+    }
+    sreq.exclude.add(backend.id);
+    rt.metrics.retry(pool.name);
+    await backoffDelay(x.attempts, retries.backoff_base, retries.backoff_max);
+  }
+}
+
+/** Record an attempt's result; true when the request is finished. */
+function settle(rt: ProxyRuntime, x: Exchange, pool: PoolRuntime, backend: Backend, o: AttemptOutcome): boolean {
+  switch (o.type) {
+    case 'ok':
+      x.status = o.status;
+      if (o.status >= 500) rt.metrics.upstreamError(pool.name, backend.id, 'status_5xx');
+      return true;
+    case 'client_abort':
+      x.status = o.status || 499;
+      x.outcome = 'client_abort';
+      return true;
+    case 'cut':
+      x.status = o.status;
+      x.outcome = o.kind === 'timeout' ? 'timeout' : 'upstream_error';
+      rt.metrics.upstreamError(pool.name, backend.id, o.kind);
+      return true;
+    case 'failed':
+      x.outcome = o.kind === 'timeout' ? 'timeout' : 'upstream_error';
+      rt.metrics.upstreamError(pool.name, backend.id, o.kind);
+      return false;
+    case 'retry_status':
+      x.status = o.status;
+      rt.metrics.upstreamError(pool.name, backend.id, o.status >= 500 ? 'status_5xx' : `status_${o.status}`);
+      return false;
+  }
+}
+
+function finish(rt: ProxyRuntime, req: IncomingMessage, x: Exchange): void {
+  const duration = Date.now() - x.start;
+  const route = x.route?.name ?? '';
+  const pool = x.pool?.name ?? '';
+  const ttfb = x.firstByteAt ? x.firstByteAt - x.start : undefined;
+  rt.metrics.requestDone(route, pool, x.backend?.id ?? '', x.status, duration / 1000, ttfb === undefined ? undefined : ttfb / 1000);
+  rt.accessLog?.info({
+    req_id: x.id,
+    method: req.method,
+    path: req.url,
+    route,
+    pool,
+    backend: x.backend?.id,
+    status: x.status,
+    bytes: x.bytes,
+    ttfb_ms: ttfb,
+    duration_ms: duration,
+    attempts: x.attempts,
+    outcome: x.outcome,
+  });
+}
+
+/** The path (with query) of the request target; an absolute-form target keeps only its path. */
+export function requestPath(url: string): string {
+  if (url.startsWith('/')) return url;
+  if (url === '*') return url;
+  try {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    throw new BadRequestError('invalid request target');
+  }
+}
+
+function keyOf(req: IncomingMessage, body: InspectedBody, from: { header?: string; cookie?: string; body?: 'user' } | undefined): string | undefined {
+  if (!from) return undefined;
+  if (from.header) {
+    const v = req.headers[from.header.toLowerCase()];
+    if (typeof v === 'string' && v) return v;
+  }
+  if (from.cookie) {
+    const v = cookieValue(req.headers.cookie, from.cookie);
+    if (v) return v;
+  }
+  if (from.body === 'user' && body.user) return body.user;
+  return undefined;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+const statusSets = new WeakMap<readonly unknown[], ReadonlySet<number>>();
+function retryStatuses(on: readonly (string | number)[]): ReadonlySet<number> {
+  let s = statusSets.get(on);
+  if (!s) {
+    s = new Set(on.filter((v): v is number => typeof v === 'number'));
+    statusSets.set(on, s);
+  }
+  return s;
+}
+
+function modelList(table: RouteTable) {
+  const created = Math.floor(table.createdAt / 1000);
+  return { object: 'list', data: table.models.map((id) => ({ id, object: 'model', created, owned_by: 'switchyard' })) };
+}
