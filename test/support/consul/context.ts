@@ -1,6 +1,7 @@
 // What endpoint handlers see of the server: the datacenters, leader state, query timing,
 // and the caller's request and ACL authorizer.
 import type { Authorizer } from './acl';
+import type { Agent } from './agent';
 import type { BlockTracker, QueryTimes } from './blocking';
 import type { DatacenterCoordinates } from './coordinates';
 import type { Datacenter } from './datacenter';
@@ -17,6 +18,7 @@ export interface ServerCore {
   readonly leadership: Leadership;
   readonly times: QueryTimes;
   readonly tracker: BlockTracker;
+  readonly agent: Agent;
 }
 
 export interface Ctx {

@@ -25,12 +25,25 @@
  *   consul.loadHealth(entries, { datacenter? })     // import /health/service-shaped JSON (fixtures), indexes kept
  *   consul.loadKv(entries, { datacenter? })         // import /kv-shaped JSON, indexes kept
  *
+ * The agent (/v1/agent/service/register, deregister, maintenance, check/pass|warn|fail|update,
+ * /v1/agent/services|checks|self) registers on its own node (`consul-agent`, 127.0.0.1) in the
+ * local datacenter. New checks start critical unless `Status` is given. TTL checks expire to
+ * critical `TTL expired`; HTTP and TCP checks run against their target at registration, then
+ * every Interval (≥ 1 s), honouring SuccessBeforePassing/FailuresBeforeWarning/Critical.
+ * Output-only changes reach the catalog after checkUpdateIntervalMs (5 m), status changes at once.
+ * gRPC, script, alias, H2PING, UDP and OS-service checks are accepted but never run.
+ *   consul.advanceClock(ms)                          // with { clock: 'manual' }: fire agent timers in order
+ *   consul.expireTtl(checkId)                        // a TTL check runs out now
+ *   consul.agent                                     // the Agent (agent.ts) for finer control
+ *   setCheckStatus() on an agent-owned check goes through the agent (its TTL clock is untouched).
+ *
  * Indexes and cluster state:
  *   consul.index(dc?) / consul.serviceIndex(name, dc?)   // what X-Consul-Index would say
  *   consul.resetIndex(n, dc?)                        // "snapshot restore": indexes above n drop to n
  *   consul.moveIndexBackwards(dc?)                   // resetIndex(half the current index)
  *   consul.reapTombstones(dc?)                       // KV recurse indexes may then go backwards
- *   consul.setLeader(false|true)                     // no leader: 500 `No cluster leader` except ?stale reads
+ *   consul.setLeader(false|true)                     // no leader: 500 `No cluster leader` except ?stale reads;
+ *                                                    // agent writes still succeed and reach the catalog when the leader is back
  *
  * Faults and transport:
  *   consul.failNext(n, { status = 500, body = 'injected failure', path? })   // next n requests (matching path prefix)
@@ -49,13 +62,16 @@
  * Options: datacenter ('dc1'), datacenters (names; the local one is added), coordinates
  * (/coordinate/datacenters shape, e.g. fixtures/coordinate-datacenters.json; default: 10 ms
  * apart in list order), acl (see acl.ts; unset = ACLs disabled), initialIndex (10),
- * defaultQueryTimeMs (300 000), maxQueryTimeMs (600 000), port (0).
+ * defaultQueryTimeMs (300 000), maxQueryTimeMs (600 000), port (0), agentNode, clock
+ * ('real' | 'manual'), checkUpdateIntervalMs (300 000), minDeregisterAfterMs (60 000).
  */
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Acl, type AclConfig } from './acl';
+import { Agent } from './agent';
 import type { BlockTracker, QueryTimes } from './blocking';
+import { type Clock, ManualClock, RealClock } from './clock';
 import { type CheckInput, type CheckStatus, type HealthEntry, type ServiceInput } from './catalog';
 import type { Ctx, ServerCore } from './context';
 import { type DatacenterCoordinates, rankDatacenters, synthesizeCoordinates } from './coordinates';
@@ -65,6 +81,7 @@ import type { KvJson } from './kv';
 import { Leadership } from './leadership';
 import { findRoute, type Route } from './router';
 import { catalogDatacenters, catalogServices, coordinateDatacenters, healthService, statusLeader } from './routes-catalog';
+import { agentChecks, agentCheckUpdate, agentDeregister, agentMaintenance, agentRegister, agentSelf, agentServices } from './routes-agent';
 import { kv } from './routes-kv';
 
 export interface ConsulTestServerOptions {
@@ -76,6 +93,14 @@ export interface ConsulTestServerOptions {
   defaultQueryTimeMs?: number;
   maxQueryTimeMs?: number;
   port?: number;
+  /** The agent's own node, where /v1/agent registrations land. Default `consul-agent` at 127.0.0.1. */
+  agentNode?: { name: string; address?: string };
+  /** 'manual': agent timers (TTL, check intervals, deferred sync, reaping) move only with advanceClock(). */
+  clock?: 'real' | 'manual';
+  /** Deferral of output-only check changes (Consul's check_update_interval, 5 m). */
+  checkUpdateIntervalMs?: number;
+  /** Floor of DeregisterCriticalServiceAfter (Consul: 1 m). */
+  minDeregisterAfterMs?: number;
 }
 
 export interface ServiceRegistration {
@@ -115,6 +140,9 @@ export class ConsulTestServer implements ServerCore {
   readonly times: QueryTimes;
   readonly tracker: BlockTracker;
   readonly requests: LoggedRequest[] = [];
+  readonly agent: Agent;
+  /** A ManualClock when started with `clock: 'manual'`. */
+  readonly clock: Clock;
   private readonly dcs = new Map<string, Datacenter>();
   private readonly acl: Acl;
   private readonly routes: Route[];
@@ -132,6 +160,16 @@ export class ConsulTestServer implements ServerCore {
     for (const name of names) this.dcs.set(name, new Datacenter(name, opts.initialIndex ?? 10));
     this.coordinates = opts.coordinates ?? synthesizeCoordinates(names);
     this.acl = new Acl(opts.acl);
+    this.clock = opts.clock === 'manual' ? new ManualClock() : new RealClock();
+    this.agent = new Agent({
+      node: opts.agentNode?.name ?? 'consul-agent',
+      address: opts.agentNode?.address ?? '127.0.0.1',
+      datacenter: this.dc(this.localDc),
+      leadership: this.leadership,
+      clock: this.clock,
+      checkUpdateIntervalMs: opts.checkUpdateIntervalMs ?? 300_000,
+      minDeregisterAfterMs: opts.minDeregisterAfterMs ?? 60_000,
+    });
     this.times = { defaultQueryTimeMs: opts.defaultQueryTimeMs ?? 300_000, maxQueryTimeMs: opts.maxQueryTimeMs ?? 600_000 };
     this.tracker = {
       enter: () => {
@@ -149,6 +187,13 @@ export class ConsulTestServer implements ServerCore {
       { path: '/v1/coordinate/datacenters', methods: ['GET'], handle: coordinateDatacenters },
       { path: '/v1/kv/', prefix: true, methods: ['GET', 'PUT', 'DELETE'], handle: kv },
       { path: '/v1/status/leader', methods: ['GET'], handle: statusLeader },
+      { path: '/v1/agent/service/register', methods: ['PUT'], handle: agentRegister },
+      { path: '/v1/agent/service/deregister/', prefix: true, methods: ['PUT'], handle: agentDeregister },
+      { path: '/v1/agent/service/maintenance/', prefix: true, methods: ['PUT'], handle: agentMaintenance },
+      { path: '/v1/agent/check/', prefix: true, methods: ['PUT'], handle: agentCheckUpdate },
+      { path: '/v1/agent/services', methods: ['GET'], handle: agentServices },
+      { path: '/v1/agent/checks', methods: ['GET'], handle: agentChecks },
+      { path: '/v1/agent/self', methods: ['GET'], handle: agentSelf },
     ];
     this.server = http.createServer((req, res) => void this.serve(req, res));
     this.server.keepAliveTimeout = 65_000;
@@ -215,6 +260,8 @@ export class ConsulTestServer implements ServerCore {
   }
 
   setCheckStatus(checkId: string, status: CheckStatus, output?: string, where: Where = {}): void {
+    const local = !where.datacenter || where.datacenter === this.localDc;
+    if (local && (!where.node || where.node === this.agent.node) && this.agent.forceStatus(checkId, status, output)) return;
     const dc = this.dc(where.datacenter);
     const check = dc.catalog.findCheck(checkId, where.node);
     if (!check) throw new Error(`unknown check ${checkId}`);
@@ -282,6 +329,16 @@ export class ConsulTestServer implements ServerCore {
 
   setLeader(hasLeader: boolean): void {
     this.leadership.set(hasLeader);
+    if (hasLeader) this.agent.syncPending();
+  }
+
+  advanceClock(ms: number): void {
+    if (!(this.clock instanceof ManualClock)) throw new Error("advanceClock needs ConsulTestServer.start({ clock: 'manual' })");
+    this.clock.advance(ms);
+  }
+
+  expireTtl(checkId: string): void {
+    this.agent.expireTtl(checkId);
   }
 
   // ---- faults and transport ----
@@ -309,6 +366,7 @@ export class ConsulTestServer implements ServerCore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.agent.close();
     await this.stop();
   }
 
