@@ -1,0 +1,50 @@
+import t from 'tap';
+import { ModelLoadedFilter } from '../../../../lib/scheduling/filters/model-loaded';
+import { NOW, fake, ids, request, type FakeInit } from '../fakes';
+
+const f = new ModelLoadedFilter({ queue: 5, kv: 0.8, inflight: 100 });
+const M = 'llama-3-8b';
+
+const cases: { name: string; model?: string; input: [string, FakeInit][]; want: string[] }[] = [
+  { name: 'no model in the request: unchanged', input: [['a', {}], ['b', { loadedModels: [M] }]], want: ['a', 'b'] },
+  {
+    name: 'keeps the backends that have the model loaded',
+    model: M,
+    input: [['a', { loadedModels: ['qwen'] }], ['b', { loadedModels: [M, 'qwen'] }], ['c', { loadedModels: [M] }]],
+    want: ['b', 'c'],
+  },
+  { name: 'nobody has it: unchanged (someone must load it)', model: M, input: [['a', { loadedModels: ['qwen'] }], ['b', { loadedModels: [] }]], want: ['a', 'b'] },
+  { name: 'residency unknown everywhere: unchanged', model: M, input: [['a', {}], ['b', {}]], want: ['a', 'b'] },
+  { name: 'known residency wins over unknown', model: M, input: [['a', {}], ['b', { loadedModels: [M] }]], want: ['b'] },
+  {
+    name: 'a saturated holder (queue) is dropped when another holder is free',
+    model: M,
+    input: [['a', { loadedModels: [M], waiting: 9 }], ['b', { loadedModels: [M], waiting: 1 }], ['c', { loadedModels: [] }]],
+    want: ['b'],
+  },
+  {
+    name: 'every holder saturated (queue, KV, in-flight): unchanged, a backend without it may load it',
+    model: M,
+    input: [
+      ['a', { loadedModels: [M], waiting: 5 }],
+      ['b', { loadedModels: [M], kvUsage: 0.95 }],
+      ['c', { loadedModels: [M], inflight: 100 }],
+      ['d', { loadedModels: [] }],
+    ],
+    want: ['a', 'b', 'c', 'd'],
+  },
+  {
+    name: 'stale metrics: queue and KV unknown, so a holder is not taken as saturated',
+    model: M,
+    input: [['a', { loadedModels: [M], waiting: 50, kvUsage: 0.99, stale: true }], ['b', { loadedModels: [] }]],
+    want: ['a'],
+  },
+  { name: 'empty candidates', model: M, input: [], want: [] },
+];
+
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    const input = c.input.map(([id, init]) => fake(id, init));
+    t.same(ids(f.filter(request({ model: c.model }), input, new Map(), NOW)), c.want);
+  });
+}
