@@ -24,6 +24,9 @@ import type { Generation, ProxyRuntime } from './proxy/handler';
 import { createAdminServer, checkAdminBind, type AdminTarget } from './admin/server';
 import { VERSION } from './version';
 
+/** Presets that never read scraped backend signals: their pools are not scraped. */
+const SIGNAL_FREE = new Set(['round-robin', 'random', 'least-request']);
+
 export interface StartOptions {
   configPath: string;
   logger?: Logger;
@@ -103,6 +106,8 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
         source: createSource(name, poolConfig, config, this.logger),
         scheduler: createScheduler(name, poolConfig),
         logger: this.logger,
+        scrape: poolConfig.scheduler !== undefined || !SIGNAL_FREE.has(poolConfig.strategy),
+        onShed: (pool, reason) => this.metrics.shedded(pool, reason),
       });
       next.set(name, pool);
       fresh.push(pool);

@@ -23,7 +23,8 @@ import { newRequestId } from './request-id';
 import { EMPTY_BODY, inspectBody, renderPrompt, upstreamBody, type InspectedBody } from './body';
 import { sendError, sendJson } from './respond';
 import { Attempt, type AttemptOutcome } from './forward';
-import { backoffDelay, isRetryable } from './retry-policy';
+import { backoffDelay, isRetryable } from '../health/retry';
+import type { Lease, AttemptResult } from '../routing/pool';
 
 /** One consistent view of config and routes; replaced whole on reload. */
 export interface Generation {
@@ -166,67 +167,103 @@ async function forwardWithRetries(
   const explainOn = config.explain.keep > 0 || config.explain.header;
   let lastError: SwitchyardError | undefined;
 
-  for (;;) {
-    if (x.clientClosed) {
-      x.outcome = 'client_abort';
-      return;
-    }
-    const decision = pool.pick(sreq, explainOn);
-    if (decision.explain) rt.recordExplain(x.id, decision.explain);
-    const backend = decision.backend as Backend | undefined;
-    if (!backend) throw lastError ?? new NoBackendError(pool.name);
+  const abort = new AbortController();
+  res.once('close', () => abort.abort(new Error('client closed')));
+  let retrying = false;
+  try {
+    for (;;) {
+      if (x.clientClosed) {
+        x.outcome = 'client_abort';
+        return;
+      }
+      let lease: Lease;
+      try {
+        lease = await pool.lease(sreq, explainOn, abort.signal);
+      } catch (err) {
+        if (x.clientClosed) {
+          x.outcome = 'client_abort';
+          return;
+        }
+        if ((err as { status?: number }).status === 429 || !lastError) throw err;
+        throw lastError;
+      }
+      const { backend, decision } = lease;
+      if (decision.explain) rt.recordExplain(x.id, decision.explain);
 
-    const mayRetry = replayable && x.attempts < retries.max;
-    x.attempts++;
-    x.backend = backend;
-    const attempt = new Attempt(res, {
-      backend,
-      method: req.method ?? 'GET',
-      path,
-      headers: upstreamRequestHeaders(
-        req.rawHeaders,
-        req.headers.connection,
-        {
-          requestId: x.id,
-          clientIp: req.socket.remoteAddress ?? '',
-          proto: 'http',
-          clientHost: req.headers.host,
-          upstreamHost: backend.authority,
-        },
-        overrideLength,
-      ),
-      body: payload,
-      requestId: x.id,
-      firstByteTimeout: pool.config.timeouts.first_byte,
-      idleTimeout: pool.config.timeouts.idle,
-      retryStatuses: mayRetry ? retryStatuses(retries.on) : NO_RETRY,
-    });
-    if (config.explain.header && decision.explain) res.setHeader('x-switchyard-backend', backend.id);
-    if (rt.draining) res.setHeader('connection', 'close');
-    pool.acquire(backend);
-    x.current = attempt;
-    attempt.start();
-    const outcome = await attempt.done;
-    x.current = undefined;
-    pool.release(backend);
-    x.firstByteAt = attempt.firstByteAt;
-    x.bytes += attempt.bytes;
+      const mayRetry = replayable && x.attempts < retries.max;
+      x.attempts++;
+      x.backend = backend;
+      const attempt = new Attempt(res, {
+        backend,
+        method: req.method ?? 'GET',
+        path,
+        headers: upstreamRequestHeaders(
+          req.rawHeaders,
+          req.headers.connection,
+          {
+            requestId: x.id,
+            clientIp: req.socket.remoteAddress ?? '',
+            proto: 'http',
+            clientHost: req.headers.host,
+            upstreamHost: backend.authority,
+          },
+          overrideLength,
+        ),
+        body: payload,
+        requestId: x.id,
+        firstByteTimeout: pool.config.timeouts.first_byte,
+        idleTimeout: pool.config.timeouts.idle,
+        retryStatuses: mayRetry ? retryStatuses(retries.on) : NO_RETRY,
+      });
+      if (config.explain.header) res.setHeader('x-switchyard-backend', backend.id);
+      if (rt.draining) res.setHeader('connection', 'close');
+      x.current = attempt;
+      attempt.start();
+      const outcome = await attempt.done;
+      x.current = undefined;
+      pool.complete(lease, resultOf(outcome));
+      if (retrying) {
+        pool.retryBudget.release();
+        retrying = false;
+      }
+      x.firstByteAt = attempt.firstByteAt;
+      x.bytes += attempt.bytes;
 
-    if (settle(rt, x, pool, backend, outcome)) return;
-    lastError = outcome.type === 'failed' ? outcome.error : undefined;
-    const retryable =
-      mayRetry &&
-      !x.clientClosed &&
-      (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on)));
-    if (!retryable) {
-      if (outcome.type === 'failed') throw outcome.error;
-      return;
+      if (settle(rt, x, pool, backend, outcome)) return;
+      lastError = outcome.type === 'failed' ? outcome.error : undefined;
+      const retryable =
+        mayRetry &&
+        !x.clientClosed &&
+        (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on))) &&
+        pool.retryBudget.tryAcquire(pool.inflight + 1);
+      if (!retryable) {
+        if (outcome.type === 'failed') throw outcome.error;
+        return;
+      }
+      retrying = true;
+      sreq.exclude.add(backend.id);
+      rt.metrics.retry(pool.name);
+      await sleep(backoffDelay(x.attempts, retries));
     }
-    sreq.exclude.add(backend.id);
-    rt.metrics.retry(pool.name);
-    await backoffDelay(x.attempts, retries.backoff_base, retries.backoff_max);
+  } finally {
+    if (retrying) pool.retryBudget.release();
   }
 }
+
+function resultOf(o: AttemptOutcome): AttemptResult {
+  switch (o.type) {
+    case 'ok':
+    case 'retry_status':
+      return o.status;
+    case 'failed':
+    case 'cut':
+      return o.kind;
+    case 'client_abort':
+      return 'cancelled';
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Record an attempt's result; true when the request is finished. */
 function settle(rt: ProxyRuntime, x: Exchange, pool: PoolRuntime, backend: Backend, o: AttemptOutcome): boolean {

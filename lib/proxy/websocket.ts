@@ -5,12 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { NoBackendError, NoRouteError, classifyUpstreamError } from '../errors';
+import { NoRouteError, classifyUpstreamError } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
 import { newRequestId } from './request-id';
 import { sendRawError } from './respond';
 import { requestPath, type ProxyRuntime } from './handler';
-import type { Backend } from '../routing/backend';
+import type { AttemptResult } from '../routing/pool';
 
 /** Written by us in the 101 head; the rest of the backend's handshake headers pass through. */
 const HANDSHAKE_SKIP = new Set(['connection', 'upgrade', 'x-request-id']);
@@ -33,16 +33,14 @@ async function upgrade(rt: ProxyRuntime, req: IncomingMessage, client: Socket, h
   const route = table.match(path, req.headers, undefined);
   if (!route) throw new NoRouteError(`no route for WebSocket ${path}`);
   const pool = route.split.pick().target;
-  const decision = pool.pick({ requestId, priority: route.priority }, false);
-  const backend = decision.backend as Backend | undefined;
-  if (!backend) throw new NoBackendError(pool.name);
-
-  pool.acquire(backend);
+  const lease = await pool.lease({ requestId, priority: route.priority }, false);
+  const backend = lease.backend;
+  let result: AttemptResult = 'cancelled';
   let released = false;
   const release = () => {
     if (!released) {
       released = true;
-      pool.release(backend);
+      pool.complete(lease, result);
     }
   };
   client.once('close', release);
@@ -62,10 +60,13 @@ async function upgrade(rt: ProxyRuntime, req: IncomingMessage, client: Socket, h
       }),
     }));
   } catch (err) {
+    const { kind, error } = classifyUpstreamError(err);
+    result = kind;
     release();
-    rt.metrics.upstreamError(pool.name, backend.id, classifyUpstreamError(err).kind);
-    throw classifyUpstreamError(err).error;
+    rt.metrics.upstreamError(pool.name, backend.id, kind);
+    throw error;
   }
+  result = 101;
   if (client.destroyed) {
     upstream.destroy();
     release();

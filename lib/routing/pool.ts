@@ -1,23 +1,45 @@
 // A pool at run time: the backends that discovery reports, the state that says which of
 // them may take requests, and the scheduler that picks one per request.
 //
-// The list of available backends is rebuilt whenever something changes (discovery, health,
-// drain), never per request; a request reads `available` once and schedules over it.
+// The list of available backends is rebuilt whenever something changes (discovery, a
+// health verdict, an ejection, a drain), never per request; a request reads `available`
+// once and schedules over it. Health rules (lib/health) decide; this file wires them:
+// active checks and passive outlier detection feed each backend's circuit, the ejection
+// policy caps how many may be out, panic mode spreads over all when too few are left,
+// slow start ramps returning backends, and a bounded priority queue holds requests while
+// every backend is at its concurrency limit.
 import type { Logger } from 'pino';
-import type { PoolConfig } from '../config/schema';
+import type { PoolConfig, Priority } from '../config/schema';
 import type { DiscoverySource, Endpoint, EndpointSink } from '../discovery/types';
-import type { Scheduler, SchedulingRequest } from '../scheduling/types';
+import type { Decision, Scheduler, SchedulingRequest } from '../scheduling/types';
+import { SignalScraper } from '../scheduling';
+import { ActiveHealthChecker } from '../health/active-checker';
+import { classifyOutcome, type Admission } from '../health/circuit';
+import { mayEject, selectAvailable } from '../health/ejection-policy';
+import { AdmissionQueue, type ShedReason } from '../health/admission-queue';
+import { RetryBudget } from '../health/retry';
+import { CircuitOpenError, NoBackendError, type UpstreamErrorKind } from '../errors';
 import { Backend } from './backend';
-
-export type SchedulerFactory = (poolName: string, pool: PoolConfig) => Scheduler;
 
 export interface PoolDeps {
   source: DiscoverySource;
   scheduler: Scheduler;
   logger: Logger;
-  /** Called after the backend set or any availability changed (metrics, status). */
-  onChange?: (pool: PoolRuntime) => void;
+  /** Whether the scheduler reads backend signals (scraping costs backend CPU). */
+  scrape: boolean;
+  onShed?: (pool: string, reason: ShedReason) => void;
 }
+
+/** What a request holds while it uses a backend; give it back to `complete`. */
+export interface Lease {
+  req: SchedulingRequest;
+  backend: Backend;
+  admission: Admission;
+  decision: Decision;
+}
+
+/** How an attempt ended, for outlier detection: a status, a failure kind, or cancelled. */
+export type AttemptResult = number | UpstreamErrorKind | 'cancelled';
 
 export class PoolRuntime implements EndpointSink {
   readonly name: string;
@@ -25,31 +47,42 @@ export class PoolRuntime implements EndpointSink {
   /** Its definition as JSON: a reload keeps the pool when this is unchanged. */
   readonly key: string;
   readonly backends = new Map<string, Backend>();
-  /** Backends that may take new requests now. Replaced whole, never mutated. */
+  /** Backends to schedule over now. Replaced whole, never mutated. */
   available: readonly Backend[] = [];
+  panic = false;
   inflight = 0;
   readonly scheduler: Scheduler;
-  private readonly source: DiscoverySource;
-  private readonly logger: Logger;
-  private readonly onChange?: (pool: PoolRuntime) => void;
-  private closed = false;
-  /** Resolves on the first delivery from discovery (a reload waits for it before swapping). */
+  readonly retryBudget: RetryBudget;
+  readonly queue: AdmissionQueue;
+  /** Resolves on the first delivery from discovery (start and reload wait for it). */
   readonly ready: Promise<void>;
   private markReady!: () => void;
+  private readonly source: DiscoverySource;
+  private readonly logger: Logger;
+  private readonly checker?: ActiveHealthChecker;
+  private readonly scraper?: SignalScraper;
+  private readonly perBackendLimit: number;
+  private started = false;
+  private closed = false;
 
   constructor(name: string, config: PoolConfig, key: string, deps: PoolDeps) {
     this.name = name;
     this.config = config;
     this.key = key;
-    this.ready = new Promise((r) => (this.markReady = r));
     this.scheduler = deps.scheduler;
     this.source = deps.source;
     this.logger = deps.logger.child({ pool: name });
-    this.onChange = deps.onChange;
+    this.ready = new Promise((r) => (this.markReady = r));
+    this.retryBudget = new RetryBudget(config.retries);
+    this.queue = new AdmissionQueue(config.queue, { onShed: (reason) => deps.onShed?.(name, reason) });
+    this.perBackendLimit = config.breaker.max_requests_per_backend;
+    if (config.health.enabled) this.checker = new ActiveHealthChecker(config.health);
+    if (deps.scrape && config.scrape.enabled) this.scraper = new SignalScraper(config.scrape, { logger: this.logger });
   }
 
   start(): void {
     this.source.start(this);
+    this.started = true;
   }
 
   /** EndpointSink: the whole current set from discovery. */
@@ -59,26 +92,24 @@ export class PoolRuntime implements EndpointSink {
     for (const ep of endpoints) {
       seen.add(ep.id);
       const existing = this.backends.get(ep.id);
-      if (existing && !existing.removed) {
-        existing.update(ep);
-        continue;
-      }
       if (existing) {
-        // It came back while still draining its old streams: reuse its connections.
-        existing.removed = false;
-        existing.draining = false;
+        if (existing.removed) {
+          // Back while still finishing its old streams: reuse its connections and state.
+          existing.removed = false;
+          existing.draining = false;
+          existing.beginRamp();
+        }
         existing.update(ep);
         continue;
       }
-      this.backends.set(ep.id, new Backend(ep, this.config));
-      this.logger.info({ backend: ep.id, url: ep.url }, 'backend added');
+      this.add(ep);
     }
     for (const b of this.backends.values()) {
       if (!seen.has(b.id) && !b.removed) {
         // Vanished from discovery: no new requests; running streams finish, then close.
         b.removed = true;
         b.draining = true;
-        this.logger.info({ backend: b.id }, 'backend removed from discovery; draining');
+        this.logger.info({ backend: b.id }, 'backend left discovery; draining');
         this.reapIfIdle(b);
       }
     }
@@ -86,27 +117,94 @@ export class PoolRuntime implements EndpointSink {
     this.markReady();
   }
 
+  private add(ep: Endpoint): void {
+    const b: Backend = new Backend(ep, this.config, {
+      canEject: () => mayEject(this.backends.values(), b, this.config.outlier.max_ejection_percent),
+      onChange: (state) => {
+        if (state === 'open') this.logger.warn({ backend: b.id, until: b.circuit.ejectedUntil }, 'backend ejected');
+        if (state === 'closed') b.beginRamp();
+        this.rebuild();
+      },
+    });
+    this.backends.set(ep.id, b);
+    // HAProxy's rule: no ramp for the pool's first set, only for later arrivals.
+    if (this.started && this.backends.size > 1) b.beginRamp();
+    this.checker?.track(
+      b.id,
+      b.origin,
+      (healthy) => {
+        b.healthy = healthy;
+        this.logger.warn({ backend: b.id, healthy }, 'health check verdict changed');
+        if (healthy) b.beginRamp();
+        this.rebuild();
+      },
+      { onResult: (pass) => pass && b.circuit.healthCheckPassed() },
+    );
+    this.scraper?.track({ id: b.id, url: b.origin, signals: b.signals, inflight: () => b.inflight });
+    this.logger.info({ backend: ep.id, url: ep.url }, 'backend added');
+  }
+
   /** Recompute `available` after any state change. */
   rebuild(): void {
-    const list: Backend[] = [];
-    for (const b of this.backends.values()) if (b.available) list.push(b);
+    const { list, panic } = selectAvailable(this.backends.values(), this.config.outlier.panic_threshold);
+    if (panic !== this.panic && this.backends.size > 0) this.logger.warn({ panic }, panic ? 'panic mode: spreading over all backends' : 'panic mode over');
+    this.panic = panic;
     this.available = list;
-    this.onChange?.(this);
   }
 
-  pick(req: SchedulingRequest, explain: boolean) {
-    return this.scheduler.schedule(req, this.available, explain);
+  /**
+   * Choose a backend for one attempt and take a slot on it. Waits in the pool's priority
+   * queue while every candidate is at `max_requests_per_backend`; fails fast with 503 at the
+   * pool's `max_requests`, and with 503 when no backend is available.
+   */
+  async lease(req: SchedulingRequest, explain: boolean, signal?: AbortSignal): Promise<Lease> {
+    for (let denied = 0; ; ) {
+      if (this.inflight >= this.config.breaker.max_requests) throw new CircuitOpenError(`pool '${this.name}' is at max_requests`);
+      let decision = this.scheduler.schedule(req, this.available, explain);
+      let b = decision.backend as Backend | undefined;
+      if (!b) throw new NoBackendError(this.name);
+      if (this.perBackendLimit > 0 && b.inflight >= this.perBackendLimit) {
+        const free = this.available.filter((x) => x.inflight < this.perBackendLimit);
+        if (free.length === 0) {
+          await this.queue.enqueue(req.priority, { signal });
+          continue;
+        }
+        decision = this.scheduler.schedule(req, free, explain);
+        b = decision.backend as Backend | undefined;
+        if (!b) throw new NoBackendError(this.name);
+      }
+      const admission = b.circuit.allowRequest();
+      if (admission === 'deny') {
+        // The snapshot was older than the circuit; it has been rebuilt since. Try again.
+        if (++denied > this.backends.size) throw new NoBackendError(this.name);
+        this.rebuild();
+        continue;
+      }
+      b.inflight++;
+      this.inflight++;
+      return { req, backend: b, admission, decision };
+    }
   }
 
-  acquire(b: Backend): void {
-    b.inflight++;
-    this.inflight++;
-  }
-
-  release(b: Backend): void {
+  /** Give the slot back and feed the outcome to outlier detection. */
+  complete(lease: Lease, result: AttemptResult): void {
+    const b = lease.backend;
     b.inflight--;
     this.inflight--;
+    if (result === 'cancelled') b.circuit.onCancel(lease.admission);
+    else {
+      const failure = classifyOutcome(result);
+      if (failure) b.circuit.onFailure(failure, lease.admission);
+      else b.circuit.onSuccess(lease.admission);
+    }
+    this.scheduler.onComplete?.(lease.req, b, result !== 'cancelled' && classifyOutcome(result) === undefined);
     if (b.removed) this.reapIfIdle(b);
+    if (this.queue.size > 0) this.queue.wakeNext();
+  }
+
+  /** Priority of the requests being shed first: exposed for /status. */
+  queued(): Record<Priority, number> {
+    return this.queue.sizeByPriority();
   }
 
   setDrain(id: string, draining: boolean): boolean {
@@ -120,22 +218,30 @@ export class PoolRuntime implements EndpointSink {
   private reapIfIdle(b: Backend): void {
     if (b.inflight > 0 || !b.removed) return;
     this.backends.delete(b.id);
+    this.checker?.untrack(b.id);
+    this.scraper?.untrack(b.id);
     this.scheduler.removeBackend?.(b.id);
     void b.close();
   }
 
-  /** Stop discovery and close connections once in-flight requests finish (or at once). */
+  /** Stop discovery, checks and scrapes; close connections once idle (or at once). */
   async close(force = false): Promise<void> {
     this.closed = true;
+    this.queue.rejectAll(new NoBackendError(this.name));
+    this.checker?.stop();
+    this.scraper?.stop();
     await this.source.stop();
     await Promise.all([...this.backends.values()].map((b) => b.close(force)));
   }
 
   status() {
     return {
-      strategy: this.config.strategy,
+      strategy: this.config.scheduler ? 'custom' : this.config.strategy,
       scheduler: this.scheduler.profile,
       inflight: this.inflight,
+      panic: this.panic,
+      queued: this.queued(),
+      retries_active: this.retryBudget.active,
       discovery: this.source.status(),
       backends: [...this.backends.values()].map((b) => ({
         id: b.id,
@@ -143,10 +249,13 @@ export class PoolRuntime implements EndpointSink {
         state: b.state,
         healthy: b.healthy,
         draining: b.draining,
+        breaker: b.circuit.state,
+        ejected_until: b.circuit.ejectedUntil ? new Date(performance.timeOrigin + b.circuit.ejectedUntil).toISOString() : undefined,
         inflight: b.inflight,
         weight: b.endpoint.weight,
         effective_weight: b.effectiveWeight,
         meta: b.endpoint.meta,
+        signals: b.signals.updatedAt ? { ...b.signals, loadedModels: b.signals.loadedModels ? [...b.signals.loadedModels] : undefined } : undefined,
       })),
     };
   }
