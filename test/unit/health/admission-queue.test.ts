@@ -56,74 +56,30 @@ t.test('wakeNext: highest priority first, FIFO within a priority', async (t) => 
   t.equal(queue.size, 0);
 });
 
+const PRIORITY_OF: Record<string, Priority> = { c: 'critical', n: 'standard', s: 'sheddable' };
+
 t.test('full queue with mixed priorities', async (t) => {
-  const cases: {
-    name: string;
-    queued: Priority[];
-    arrival: Priority;
-    admitted: boolean;
-    evicted?: number;
-    shed: [ShedReason, Priority];
-  }[] = [
-    {
-      name: 'critical evicts the newest sheddable',
-      queued: ['standard', 'sheddable', 'sheddable'],
-      arrival: 'critical',
-      admitted: true,
-      evicted: 2,
-      shed: ['priority', 'sheddable'],
-    },
-    {
-      name: 'standard evicts a sheddable',
-      queued: ['sheddable', 'critical', 'standard'],
-      arrival: 'standard',
-      admitted: true,
-      evicted: 0,
-      shed: ['priority', 'sheddable'],
-    },
-    {
-      name: 'critical evicts the newest standard when no sheddable waits',
-      queued: ['standard', 'critical', 'standard'],
-      arrival: 'critical',
-      admitted: true,
-      evicted: 2,
-      shed: ['priority', 'standard'],
-    },
-    {
-      name: 'same priority is refused: first come, first served',
-      queued: ['standard', 'standard', 'standard'],
-      arrival: 'standard',
-      admitted: false,
-      shed: ['queue_full', 'standard'],
-    },
-    {
-      name: 'a sheddable arrival is refused at once',
-      queued: ['standard', 'critical', 'standard'],
-      arrival: 'sheddable',
-      admitted: false,
-      shed: ['queue_full', 'sheddable'],
-    },
-    {
-      name: 'critical into a queue full of critical is refused',
-      queued: ['critical', 'critical', 'critical'],
-      arrival: 'critical',
-      admitted: false,
-      shed: ['queue_full', 'critical'],
-    },
+  // Queue of 3 described one letter a waiter, oldest first: c critical, n standard,
+  // s sheddable. `evicted` is the index of the waiter pushed out; null when the arrival is refused.
+  const cases: [name: string, queued: string, arrival: string, evicted: number | null, shed: [ShedReason, Priority]][] = [
+    ['critical evicts the newest sheddable', 'nss', 'c', 2, ['priority', 'sheddable']],
+    ['standard evicts a sheddable', 'scn', 'n', 0, ['priority', 'sheddable']],
+    ['critical evicts the newest standard when no sheddable waits', 'ncn', 'c', 2, ['priority', 'standard']],
+    ['same priority is refused: first come, first served', 'nnn', 'n', null, ['queue_full', 'standard']],
+    ['a sheddable arrival is refused at once', 'ncn', 's', null, ['queue_full', 'sheddable']],
+    ['critical into a queue full of critical is refused', 'ccc', 'c', null, ['queue_full', 'critical']],
   ];
-  for (const c of cases) {
+  for (const [name, queued, arrivalPriority, evicted, expectedShed] of cases) {
     const { queue, shed, enqueue } = setup(3);
-    const waiting = c.queued.map((p, i) => enqueue(`q${i}`, p));
-    const arrival = enqueue('new', c.arrival);
+    const waiting = [...queued].map((p, i) => enqueue(`q${i}`, PRIORITY_OF[p]));
+    const arrival = enqueue('new', PRIORITY_OF[arrivalPriority]);
     await settle();
-    t.equal(queue.size, 3, `${c.name}: the queue stays at its bound`);
-    t.same(shed, [c.shed], `${c.name}: shed metric`);
-    t.equal(arrival.state, c.admitted ? 'waiting' : 'rejected', `${c.name}: the arrival`);
-    for (const [i, w] of waiting.entries()) {
-      t.equal(w.state, i === c.evicted ? 'rejected' : 'waiting', `${c.name}: ${w.name}`);
-    }
-    const rejected = c.admitted ? waiting[c.evicted!] : arrival;
-    t.ok(rejected.error instanceof ShedError, `${c.name}: a ShedError`);
+    t.equal(queue.size, 3, `${name}: the queue stays at its bound`);
+    t.same(shed, [expectedShed], `${name}: shed metric`);
+    t.equal(arrival.state, evicted === null ? 'rejected' : 'waiting', `${name}: the arrival`);
+    for (const [i, w] of waiting.entries()) t.equal(w.state, i === evicted ? 'rejected' : 'waiting', `${name}: ${w.name}`);
+    const rejected = evicted === null ? arrival : waiting[evicted];
+    t.ok(rejected.error instanceof ShedError, `${name}: a ShedError`);
     t.equal((rejected.error as ShedError).status, 429);
     t.equal((rejected.error as ShedError).retryAfter, 1);
   }

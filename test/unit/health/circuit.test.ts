@@ -61,53 +61,33 @@ t.test('classifyOutcome', async (t) => {
   t.same(BREAKER_STATE_VALUE, { closed: 0, 'half-open': 1, open: 2 });
 });
 
+const STEP = { s: 'server', g: 'gateway', l: 'local' } as const;
+
 t.test('consecutive thresholds: exactly reached, reset by success', async (t) => {
-  const cases: { name: string; outlier?: Partial<OutlierConfig>; seq: ('server' | 'gateway' | 'local' | 'ok')[]; open: boolean }[] = [
-    { name: '4 × 5xx stays closed', seq: ['server', 'server', 'server', 'server'], open: false },
-    { name: '5 × 5xx ejects', seq: ['server', 'server', 'server', 'server', 'server'], open: true },
-    { name: 'a success in between resets', seq: ['server', 'server', 'server', 'server', 'ok', 'server', 'server', 'server', 'server'], open: false },
-    { name: 'gateway errors count toward 5xx too', seq: ['server', 'gateway', 'server', 'gateway', 'server'], open: true },
-    { name: '5 × local ejects', seq: ['local', 'local', 'local', 'local', 'local'], open: true },
-    {
-      name: 'gateway threshold 2',
-      outlier: { consecutive_gateway_failure: 2 },
-      seq: ['gateway', 'gateway'],
-      open: true,
-    },
-    {
-      name: 'a plain 5xx resets the gateway count',
-      outlier: { consecutive_gateway_failure: 2 },
-      seq: ['gateway', 'server', 'gateway'],
-      open: false,
-    },
-    {
-      name: 'local failures count as gateway failures',
-      outlier: { consecutive_gateway_failure: 2 },
-      seq: ['local', 'gateway'],
-      open: true,
-    },
-    {
-      name: 'local threshold 2',
-      outlier: { consecutive_local_origin_failure: 2 },
-      seq: ['local', 'local'],
-      open: true,
-    },
-    {
-      name: 'any response resets the local count',
-      outlier: { consecutive_local_origin_failure: 2 },
-      seq: ['local', 'server', 'local'],
-      open: false,
-    },
-    { name: 'disabled never ejects', outlier: { enabled: false }, seq: ['local', 'local', 'local', 'local', 'local', 'local'], open: false },
+  // Outcomes one letter each: s plain 5xx, g gateway error, l local-origin failure, o success.
+  const gateway2 = { consecutive_gateway_failure: 2 };
+  const local2 = { consecutive_local_origin_failure: 2 };
+  const cases: [name: string, outlier: Partial<OutlierConfig>, seq: string, open: boolean][] = [
+    ['4 × 5xx stays closed', {}, 'ssss', false],
+    ['5 × 5xx ejects', {}, 'sssss', true],
+    ['a success in between resets', {}, 'ssssossss', false],
+    ['gateway errors count toward 5xx too', {}, 'sgsgs', true],
+    ['5 × local ejects', {}, 'lllll', true],
+    ['gateway threshold 2', gateway2, 'gg', true],
+    ['a plain 5xx resets the gateway count', gateway2, 'gsg', false],
+    ['local failures count as gateway failures', gateway2, 'lg', true],
+    ['local threshold 2', local2, 'll', true],
+    ['any response resets the local count', local2, 'lsl', false],
+    ['disabled never ejects', { enabled: false }, 'llllll', false],
   ];
-  for (const c of cases) {
-    const { circuit } = setup(c.outlier);
-    for (const step of c.seq) {
+  for (const [name, outlier, seq, open] of cases) {
+    const { circuit } = setup(outlier);
+    for (const step of seq) {
       const a = circuit.allowRequest();
-      if (step === 'ok') circuit.onSuccess(a);
-      else circuit.onFailure(step, a);
+      if (step === 'o') circuit.onSuccess(a);
+      else circuit.onFailure(STEP[step as keyof typeof STEP], a);
     }
-    t.equal(circuit.state, c.open ? 'open' : 'closed', c.name);
+    t.equal(circuit.state, open ? 'open' : 'closed', name);
   }
 });
 
