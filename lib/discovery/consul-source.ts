@@ -28,6 +28,8 @@ export interface ConsulSourceEvents {
   deliver: [endpoints: readonly Endpoint[], datacenter: string | undefined];
   /** A watch failed; the last set stays. */
   fail: [datacenter: string | undefined, error: Error, retryMs: number];
+  /** A watch answered with a new index (after the set, if any, was delivered). */
+  answer: [datacenter: string | undefined, endpoints: readonly Endpoint[]];
   /** A healthy but empty answer is being held for `empty_grace`. */
   'hold-empty': [datacenter: string | undefined];
   /** The serving datacenter changed. */
@@ -129,7 +131,11 @@ export class ConsulSource extends EventEmitter<ConsulSourceEvents> implements Di
     const { service, tags } = this.opts.service;
     const watch = new BlockingWatch<HealthEntry[]>((q) => this.client.healthService({ service, tags, dc: name, ...q }), timing);
     const dc: WatchedDc = { name, watch, settled: false };
-    watch.on('change', (entries) => this.onAnswer(dc, toEndpoints(entries, name)));
+    watch.on('change', (entries) => {
+      const endpoints = toEndpoints(entries, name);
+      this.onAnswer(dc, endpoints);
+      this.emit('answer', name, endpoints);
+    });
     watch.on('fail', (err, retryMs) => {
       this.log.warn({ dc: name, err: err.message, retryMs, failures: watch.failures }, 'consul: watch failed, keeping the last set');
       dc.settled = true;
