@@ -64,7 +64,11 @@ export interface CircuitOptions {
    * restart either way, so the next attempt needs a fresh run of failures (as in Envoy).
    */
   canEject?: () => boolean;
-  /** Called after `state` or `routable` changed (metrics, the pool's available list). */
+  /**
+   * Called after `state` or `routable` changed (metrics, the pool's available list). The
+   * state only becomes `closed` through a successful probe: that call marks a recovery
+   * (the moment to begin slow start).
+   */
   onChange?: (state: CircuitState, routable: boolean) => void;
   now?: Clock;
   timers?: Timers;
