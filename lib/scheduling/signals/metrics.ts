@@ -63,7 +63,7 @@ function wantedLines(text: string): string {
     }
     pos = end + 1;
   }
-  return kept.join('\n');
+  return kept.join('\n') + '\n'; // the parser drops a last line without its newline
 }
 
 function aggregate(family: parsePrometheusTextFormat.MetricFamily | undefined, mean: boolean): number | undefined {
