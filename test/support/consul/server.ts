@@ -37,6 +37,10 @@
  *   consul.agent                                     // the Agent (agent.ts) for finer control
  *   setCheckStatus() on an agent-owned check goes through the agent (its TTL clock is untouched).
  *
+ * Prepared queries (/v1/query, /v1/query/:id[/execute]) are per datacenter; execute fails
+ * over by NearestN (RTT order) then Failover.Datacenters when the query's DC has no instance.
+ * Fixtures: consulFixture('health-service.json') from './fixtures' reads shared/consul/fixtures.
+ *
  * Indexes and cluster state:
  *   consul.index(dc?) / consul.serviceIndex(name, dc?)   // what X-Consul-Index would say
  *   consul.resetIndex(n, dc?)                        // "snapshot restore": indexes above n drop to n
@@ -83,6 +87,7 @@ import { findRoute, type Route } from './router';
 import { catalogDatacenters, catalogServices, coordinateDatacenters, healthService, statusLeader } from './routes-catalog';
 import { agentChecks, agentCheckUpdate, agentDeregister, agentMaintenance, agentRegister, agentSelf, agentServices } from './routes-agent';
 import { kv } from './routes-kv';
+import { queryCollection, queryItem } from './routes-query';
 
 export interface ConsulTestServerOptions {
   datacenter?: string;
@@ -194,6 +199,8 @@ export class ConsulTestServer implements ServerCore {
       { path: '/v1/agent/services', methods: ['GET'], handle: agentServices },
       { path: '/v1/agent/checks', methods: ['GET'], handle: agentChecks },
       { path: '/v1/agent/self', methods: ['GET'], handle: agentSelf },
+      { path: '/v1/query', methods: ['GET', 'POST'], handle: queryCollection },
+      { path: '/v1/query/', prefix: true, methods: ['GET', 'PUT', 'DELETE'], handle: queryItem },
     ];
     this.server = http.createServer((req, res) => void this.serve(req, res));
     this.server.keepAliveTimeout = 65_000;
