@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, visit, type Document, type Node as YamlNode, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema';
+import { validateSchedulerConfig } from '../scheduling';
 
 export interface ConfigProblem {
   file: string;
@@ -58,16 +59,26 @@ export function parseConfigText(text: string, file = '<config>'): LoadResult {
       problems: doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: yamlMessage(e, doc) })),
     };
   }
+  /** A problem about the value at `path` (or about `node`, when given), prefixed with the path. */
+  const locate: Locate = (path, message, node = nodeAt(doc, path)) => ({
+    file,
+    ...at(node?.range?.[0]),
+    message: path.length ? `${path.join('.')}: ${message}` : message,
+  });
   const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = configSchema.safeParse(raw, { error: operatorMessage });
   const problems: ConfigProblem[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, at, file));
+  if (parsed.success) {
+    // Plugin names and params of `scheduler:` blocks are known only to the scheduling registry.
+    for (const [name, pool] of Object.entries(parsed.data.pools)) {
+      for (const p of validateSchedulerConfig(pool)) problems.push(locate(['pools', name, ...p.path], p.message));
+    }
+  } else {
+    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, locate));
   }
   for (const p of crossCheck(raw)) {
-    const node = p.key === undefined ? nodeAt(doc, p.path) : keyNodeAt(doc, p.path, p.key);
-    const path = p.key === undefined ? p.path : [...p.path, p.key];
-    problems.push({ file, ...at(node?.range?.[0]), message: `${path.join('.')}: ${p.message}` });
+    if (p.key === undefined) problems.push(locate(p.path, p.message));
+    else problems.push(locate([...p.path, p.key], p.message, keyNodeAt(doc, p.path, p.key)));
   }
   if (problems.length > 0) {
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
@@ -77,6 +88,7 @@ export function parseConfigText(text: string, file = '<config>'): LoadResult {
 }
 
 type Path = (string | number)[];
+type Locate = (path: Path, message: string, node?: YamlNode) => ConfigProblem;
 
 /** The parser's first line, reworded where it names parser internals rather than the mistake. */
 function yamlMessage(e: YAMLError, doc: Document): string {
@@ -169,34 +181,23 @@ function keyNodeAt(doc: Document, path: Path, key: string): YamlNode | undefined
   return undefined;
 }
 
-function issueProblems(
-  issue: z.core.$ZodIssue,
-  doc: Document,
-  at: (o: number | undefined) => { line: number; col: number },
-  file: string,
-): ConfigProblem[] {
+function issueProblems(issue: z.core.$ZodIssue, doc: Document, locate: Locate): ConfigProblem[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  const where = path.length ? `${path.join('.')}: ` : '';
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({
-      file,
-      ...at(keyNodeAt(doc, path, key)?.range?.[0] ?? nodeAt(doc, path)?.range?.[0]),
-      message: `${where}unknown key "${key}"`,
-    }));
+    return issue.keys.map((key) => locate(path, `unknown key "${key}"`, keyNodeAt(doc, path, key) ?? nodeAt(doc, path)));
   }
   if (issue.code === 'invalid_union') {
     // Report the most specific branch error rather than "invalid input".
     const branches = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
     const best = branches.map((b) => b[0]).filter(Boolean).sort((a, b) => b!.path.length - a!.path.length)[0];
-    if (best) return issueProblems({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue, doc, at, file);
+    if (best) return issueProblems({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue, doc, locate);
   }
   if (issue.code === 'invalid_key') {
     // A badly formed map key (a pool name): point at the key and say what is wrong with it.
     const key = String(path[path.length - 1]);
-    const node = keyNodeAt(doc, path.slice(0, -1), key) ?? nodeAt(doc, path);
-    return [{ file, ...at(node?.range?.[0]), message: `${where}${issue.issues[0]?.message ?? issue.message}` }];
+    return [locate(path, issue.issues[0]?.message ?? issue.message, keyNodeAt(doc, path.slice(0, -1), key) ?? nodeAt(doc, path))];
   }
-  return [{ file, ...at(nodeAt(doc, path)?.range?.[0]), message: `${where}${issue.message}` }];
+  return [locate(path, issue.message)];
 }
 
 /**

@@ -116,6 +116,19 @@ const cases: { name: string; yaml: string; problems: string[] }[] = [
     problems: ['4:13: pools.a.consul: use either datacenters or nearest, not both'],
   },
   {
+    name: 'unknown scheduler plugins',
+    yaml: `${POOL_A}    scheduler:\n      filters: [model-loadd]\n      picker: best\n`,
+    problems: [
+      '5:17: pools.a.scheduler.filters.0: unknown filter "model-loadd" (known: serves-model, model-loaded)',
+      '6:15: pools.a.scheduler.picker: unknown picker "best" (known: max-score, random, weighted-random, power-of-two, round-robin)',
+    ],
+  },
+  {
+    name: 'bad scheduler plugin param',
+    yaml: `${POOL_A}    scheduler:\n      scorers: [{ name: prefix-affinity, params: { block_size: 0 } }]\n`,
+    problems: ['5:64: pools.a.scheduler.scorers.0.params.block_size: scorer "prefix-affinity": param "block_size" must be an integer ≥ 1, got 0'],
+  },
+  {
     name: 'YAML syntax error',
     yaml: 'pools:\n  a:\n    backends: [http://127.0.0.1:8001\n',
     problems: ['4:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
