@@ -16,6 +16,7 @@ import {
   NoRouteError,
   PayloadTooLargeError,
   BadRequestError,
+  UpstreamTimeoutError,
   type SwitchyardError,
 } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
@@ -56,6 +57,8 @@ interface Exchange {
   outcome: Outcome;
   current?: Attempt;
   clientClosed: boolean;
+  /** The pool's `timeouts.total` expired: no further attempt. */
+  expired: boolean;
 }
 
 const NO_RETRY = new Set<number>();
@@ -71,6 +74,7 @@ export function createRequestHandler(rt: ProxyRuntime) {
       attempts: 0,
       outcome: 'ok',
       clientClosed: false,
+      expired: false,
     };
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -170,12 +174,21 @@ async function forwardWithRetries(
   const abort = new AbortController();
   res.once('close', () => abort.abort(new Error('client closed')));
   let retrying = false;
+  const total = pool.config.timeouts.total;
+  const totalTimer =
+    total > 0
+      ? setTimeout(() => {
+          x.expired = true;
+          x.current?.abort(new UpstreamTimeoutError('total'));
+        }, total)
+      : undefined;
   try {
     for (;;) {
       if (x.clientClosed) {
         x.outcome = 'client_abort';
         return;
       }
+      if (x.expired) throw lastError ?? new UpstreamTimeoutError('total');
       let lease: Lease;
       try {
         lease = await pool.lease(sreq, explainOn, abort.signal);
@@ -234,6 +247,7 @@ async function forwardWithRetries(
       const retryable =
         mayRetry &&
         !x.clientClosed &&
+        !x.expired &&
         (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on))) &&
         pool.retryBudget.tryAcquire(pool.inflight + 1);
       if (!retryable) {
@@ -246,6 +260,7 @@ async function forwardWithRetries(
       await sleep(backoffDelay(x.attempts, retries));
     }
   } finally {
+    clearTimeout(totalTimer);
     if (retrying) pool.retryBudget.release();
   }
 }

@@ -173,7 +173,8 @@ export class PoolRuntime implements EndpointSink {
         b = decision.backend as Backend | undefined;
         if (!b) throw new NoBackendError(this.name);
       }
-      const admission = b.circuit.allowRequest();
+      // In panic mode the list includes ejected backends on purpose: bypass their circuits.
+      const admission = this.panic ? 'pass' : b.circuit.allowRequest();
       if (admission === 'deny') {
         // The snapshot was older than the circuit; it has been rebuilt since. Try again.
         if (++denied > this.backends.size) throw new NoBackendError(this.name);
