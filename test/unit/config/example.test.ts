@@ -130,6 +130,7 @@ t.test('the example validates as it is', async (t) => {
       match: { model: ['llama-3-8b', 'llama3'], path_prefix: '/v1/' },
       split: { 'llama-blue': 90, 'llama-green': 10 },
       sticky: { header: 'x-session-id' },
+      rewrite_model: 'llama-3-8b',
     },
   ]);
   t.equal(routes.length, 1);
