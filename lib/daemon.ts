@@ -113,7 +113,7 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
       fresh.push(pool);
     }
     for (const pool of fresh) pool.start();
-    const table = new RouteTable(config, next, hash);
+    const table = new RouteTable(config, next, hash, this.generation?.table);
     const retired = [...this.pools.values()].filter((p) => next.get(p.name) !== p);
 
     this.pools = next;

@@ -4,7 +4,7 @@
 // (config + route table) it read at its start.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema';
+import { PRIORITIES, type Config, type Priority } from '../config/schema';
 import type { RouteTable, CompiledRoute } from '../routing/table';
 import type { PoolRuntime } from '../routing/pool';
 import type { Backend } from '../routing/backend';
@@ -17,6 +17,7 @@ import {
   PayloadTooLargeError,
   BadRequestError,
   UpstreamTimeoutError,
+  RateLimitedError,
   type SwitchyardError,
 } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
@@ -130,6 +131,14 @@ async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse
   const stickyKey = route.sticky ? keyOf(req, body, route.sticky) : undefined;
   const pool = (stickyKey !== undefined ? route.split.pickSticky(stickyKey) : route.split.pick()).target;
   x.pool = pool;
+  if (route.limiter) {
+    const key = headerText(req, route.rateLimit!.key_header) ?? req.socket.remoteAddress ?? '';
+    const verdict = route.limiter.take(key, estimateTokens(body));
+    if (!verdict.ok) {
+      rt.metrics.shedded(pool.name, 'rate_limit');
+      throw new RateLimitedError(verdict.limit === 'tokens' ? 'tokens per minute' : 'requests per minute', verdict.retryAfter);
+    }
+  }
 
   let payload = upstreamBody(body, req, limits.max_body_size);
   let overrideLength: number | undefined;
@@ -148,7 +157,7 @@ async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse
     get promptText() {
       return renderPrompt(body.json);
     },
-    priority: route.priority,
+    priority: priorityOf(req, route.priority),
     exclude: new Set<string>(),
   };
   await forwardWithRetries(rt, req, res, x, pool, sreq, payload, path, overrideLength);
@@ -377,4 +386,28 @@ function retryStatuses(on: readonly (string | number)[]): ReadonlySet<number> {
 function modelList(table: RouteTable) {
   const created = Math.floor(table.createdAt / 1000);
   return { object: 'list', data: table.models.map((id) => ({ id, object: 'model', created, owned_by: 'switchyard' })) };
+}
+
+const PRIORITY_SET: ReadonlySet<string> = new Set(PRIORITIES);
+
+/** `x-priority: critical|standard|sheddable` overrides the route's default. */
+function priorityOf(req: IncomingMessage, fallback: Priority): Priority {
+  const v = req.headers['x-priority'];
+  return typeof v === 'string' && PRIORITY_SET.has(v) ? (v as Priority) : fallback;
+}
+
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * Tokens a request is charged against `tokens_per_minute` before it runs: its output
+ * budget (`max_tokens` / `max_completion_tokens`) plus the prompt at ~4 bytes a token.
+ * An estimate; the proxy never parses responses.
+ */
+function estimateTokens(body: InspectedBody): number {
+  const j = body.json;
+  const out = j ? Number(j.max_completion_tokens ?? j.max_tokens ?? 0) || 0 : 0;
+  return out + Math.ceil(body.head.length / 4);
 }

@@ -5,6 +5,7 @@
 import type { Config, Priority, RouteConfig } from '../config/schema';
 import type { PoolRuntime } from './pool';
 import { WeightTable } from './split';
+import { RateLimiter } from '../health/rate-limit';
 
 export interface CompiledRoute {
   readonly name: string;
@@ -12,6 +13,8 @@ export interface CompiledRoute {
   readonly rewriteModel?: string;
   readonly sticky?: RouteConfig['sticky'];
   readonly rateLimit?: RouteConfig['rate_limit'];
+  /** Per-key buckets; carried over from the previous table while the limit is unchanged. */
+  readonly limiter?: RateLimiter;
   readonly models?: ReadonlySet<string>;
   readonly pathPrefix?: string;
   /** [lower-case name, exact value] pairs that must all be present. */
@@ -33,14 +36,14 @@ export class RouteTable {
   readonly hash: string;
   readonly createdAt = Date.now();
 
-  constructor(config: Config, pools: ReadonlyMap<string, PoolRuntime>, hash: string) {
+  constructor(config: Config, pools: ReadonlyMap<string, PoolRuntime>, hash: string, previous?: RouteTable) {
     this.hash = hash;
-    this.routes = config.routes.map((r) => compile(r, pools));
+    this.routes = config.routes.map((r) => compile(r, pools, previous));
     const models = new Set<string>();
     for (const r of this.routes) for (const m of r.models ?? []) models.add(m);
     this.models = [...models];
     this.inspectBody =
-      this.routes.some((r) => r.models || r.sticky?.body || r.rewriteModel) ||
+      this.routes.some((r) => r.models || r.sticky?.body || r.rewriteModel || r.rateLimit?.tokens_per_minute) ||
       Object.values(config.pools).some((p) => BODY_STRATEGIES.has(p.strategy) || p.scheduler !== undefined);
   }
 
@@ -80,7 +83,7 @@ export class RouteTable {
   }
 }
 
-function compile(r: RouteConfig, pools: ReadonlyMap<string, PoolRuntime>): CompiledRoute {
+function compile(r: RouteConfig, pools: ReadonlyMap<string, PoolRuntime>, previous: RouteTable | undefined): CompiledRoute {
   const weights: Record<string, number> = r.split ?? { [r.pool!]: 1 };
   const sides = Object.keys(weights)
     .sort()
@@ -93,10 +96,17 @@ function compile(r: RouteConfig, pools: ReadonlyMap<string, PoolRuntime>): Compi
     rewriteModel: r.rewrite_model,
     sticky: r.sticky,
     rateLimit: r.rate_limit,
+    limiter: r.rate_limit ? carriedLimiter(r, previous) : undefined,
     models,
     pathPrefix: r.match.path_prefix,
     headers,
     split: new WeightTable(sides),
     pools: sides.map((s) => s.name),
   };
+}
+
+function carriedLimiter(r: RouteConfig, previous: RouteTable | undefined): RateLimiter {
+  const old = previous?.routes.find((p) => p.name === r.name);
+  if (old?.limiter && JSON.stringify(old.rateLimit) === JSON.stringify(r.rate_limit)) return old.limiter;
+  return new RateLimiter(r.rate_limit!);
 }
