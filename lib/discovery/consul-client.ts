@@ -125,7 +125,10 @@ export class ConsulClient {
     return this.blocking(q, (opts) =>
       // An array of tags becomes repeated `tag=` parameters: instances must carry all of them.
       this.consul.health.service({ service: q.service, tag: q.tags.length ? q.tags : undefined, passing: true, dc: q.dc, ...opts }),
-      (data) => (Array.isArray(data) ? (data as HealthEntry[]) : []),
+      (data) => {
+        if (!Array.isArray(data)) throw new Error('consul: /health/service answered without a JSON array');
+        return data as HealthEntry[];
+      },
     );
   }
 

@@ -127,10 +127,9 @@ export class BlockingWatch<T> extends EventEmitter<BlockingWatchEvents<T>> {
     while (!signal.aborted) {
       const wait = this.bucket.take();
       if (wait > 0) await sleep(wait, undefined, { signal });
-      let answer: Indexed<T>;
       try {
         this.requests++;
-        answer = await this.fetch({ index: this.index, waitMs: this.timing.waitMs, signal });
+        this.accept(await this.fetch({ index: this.index, waitMs: this.timing.waitMs, signal }));
       } catch (err) {
         if (signal.aborted) return;
         this.failures++;
@@ -138,18 +137,23 @@ export class BlockingWatch<T> extends EventEmitter<BlockingWatchEvents<T>> {
         const retry = retryDelay(this.failures, this.timing.retryBaseMs, this.timing.retryMaxMs);
         this.emit('fail', err as Error, retry);
         await sleep(retry, undefined, { signal });
-        continue;
       }
-      if (signal.aborted) return;
-      this.failures = 0;
-      this.lastError = undefined;
-      this.lastSuccess = Date.now();
-      const reset = answer.index < this.index;
-      // An equal index is a timeout or a wake-up that changed nothing: no event (plan.go).
-      const changed = !this.answered || reset || answer.index !== this.index;
-      this.answered = true;
-      this.index = reset ? 0 : Math.max(answer.index, 1);
-      if (changed) this.emit('change', answer.body, answer.index);
     }
+  }
+
+  /**
+   * Applies one answer. The index moves only once the listeners took the body, so a body
+   * they cannot use counts as a failed request: it is fetched again after the backoff.
+   */
+  private accept(answer: Indexed<T>): void {
+    if (this.abort.signal.aborted) return;
+    const reset = answer.index < this.index;
+    // An equal index is a timeout or a wake-up that changed nothing: no event (plan.go).
+    if (!this.answered || reset || answer.index !== this.index) this.emit('change', answer.body, answer.index);
+    this.answered = true;
+    this.index = reset ? 0 : Math.max(answer.index, 1);
+    this.failures = 0;
+    this.lastError = undefined;
+    this.lastSuccess = Date.now();
   }
 }

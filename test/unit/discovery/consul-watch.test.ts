@@ -86,3 +86,20 @@ t.test('errors back off and keep the index; success clears the failure count', a
   t.ok(watch.ok, 'ok again after a success');
   t.equal(watch.lastError, undefined);
 });
+
+t.test('a body the listener cannot use is a failure: the index stays and it is fetched again', async (t) => {
+  const s = scripted([{ index: 7, body: 'garbled' }, { index: 7, body: 'good' }]);
+  const watch = new BlockingWatch(s.fetch, fast);
+  const taken: string[] = [];
+  watch.on('change', (body) => {
+    if (body === 'garbled') throw new Error('cannot decode');
+    taken.push(body);
+  });
+  watch.start();
+  t.teardown(() => watch.stop());
+  const [err] = await once(watch, 'fail');
+  t.equal((err as Error).message, 'cannot decode');
+  await s.exhausted;
+  t.same(s.seen, [0, 0, 7], 'refetched from the same index, then blocks on the new one');
+  t.same(taken, ['good']);
+});
