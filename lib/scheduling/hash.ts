@@ -44,11 +44,22 @@ const HI_MASK = 0x1f_ffff; // 21 bits: hi·2³² + lo stays a safe integer (< 2�
 
 /**
  * 53-bit hash of `s[start, end)` chained on `prev` (a previous hash53, or 0): two
- * independent 32-bit lanes seeded from `prev`'s halves. Used for prefix block chains, where
- * a 32-bit space would make false prefix hits likely in an index of ~10⁵ blocks.
+ * independent 32-bit lanes, seeded from `prev`'s halves, in one pass. Used for prefix block
+ * chains, where a 32-bit space would make false prefix hits likely in an index of ~10⁵ blocks.
  */
 export function hash53(s: string, prev: number, start = 0, end = s.length): number {
-  const lo = hash32(s, prev % TWO32, start, end);
-  const hi = hash32(s, Math.floor(prev / TWO32) ^ 0x9e3779b9, start, end) & HI_MASK;
-  return hi * TWO32 + lo;
+  let lo = prev % TWO32 | 0;
+  let hi = Math.floor(prev / TWO32) ^ 0x9e3779b9;
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    const k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    lo = round(lo, k);
+    hi = round(hi, k ^ 0x5bd1e995);
+  }
+  if (i < end) {
+    lo = round(lo, s.charCodeAt(i));
+    hi = round(hi, s.charCodeAt(i) ^ 0x5bd1e995);
+  }
+  const len = end - start;
+  return (fmix32(hi ^ len) & HI_MASK) * TWO32 + fmix32(lo ^ len);
 }

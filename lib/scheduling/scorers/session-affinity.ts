@@ -20,7 +20,7 @@
 // No session key: every candidate scores 0 and the other scorers decide.
 import { fmix32, hash32 } from '../hash';
 import { isSaturated, type SaturationLimits } from '../signals/load';
-import type { BackendView, PostPick, Scorer, SchedulingRequest } from '../types';
+import type { BackendForgetter, BackendView, PostPick, Scorer, SchedulingRequest } from '../types';
 
 export interface SessionAffinityOptions {
   /** ε of bounded load, ≥ 0 (pool `session.load_factor` − 1). */
@@ -43,7 +43,7 @@ const enum PinAction {
   Set,
 }
 
-export class SessionAffinityScorer implements Scorer, PostPick {
+export class SessionAffinityScorer implements Scorer, PostPick, BackendForgetter {
   readonly name = 'session-affinity';
   private readonly pins = new Map<string, Pin>();
   // What score() decided, for onPick() of the same cycle.
@@ -51,6 +51,8 @@ export class SessionAffinityScorer implements Scorer, PostPick {
   private target: BackendView | undefined;
   private action = PinAction.None;
   private ranks = new Float64Array(64);
+  /** hash32 of each backend id, computed once per backend rather than per request. */
+  private readonly idHashes = new Map<string, number>();
 
   constructor(private readonly opts: SessionAffinityOptions) {}
 
@@ -100,7 +102,7 @@ export class SessionAffinityScorer implements Scorer, PostPick {
     let any = -1;
     for (let i = 0; i < candidates.length; i++) {
       const b = candidates[i]!;
-      this.ranks[i] = fmix32(keyHash ^ hash32(b.id));
+      this.ranks[i] = fmix32(keyHash ^ this.idHash(b.id));
       const fits = b.inflight + 1 <= Math.ceil((bound * b.effectiveWeight) / weight);
       const saturated = isSaturated(b, now, this.opts.limits);
       if (pin !== undefined && b.id === pin.id && !saturated) {
@@ -122,6 +124,16 @@ export class SessionAffinityScorer implements Scorer, PostPick {
       return free;
     }
     return home >= 0 ? home : any;
+  }
+
+  removeBackend(id: string): void {
+    this.idHashes.delete(id);
+  }
+
+  private idHash(id: string): number {
+    let h = this.idHashes.get(id);
+    if (h === undefined) this.idHashes.set(id, (h = hash32(id)));
+    return h;
   }
 
   /** Rendezvous order: higher rank first, ties (1 in 2³²) by id so every instance agrees. */
