@@ -1,8 +1,22 @@
 // ConsulSource against the Consul-compatible test server over real HTTP: membership and
 // health changes, last known good through outages, the index rules, backoff, empty grace.
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { ConsulSource } from '../../../lib/discovery/consul-source';
 import type { Endpoint } from '../../../lib/discovery/types';
-import { addInstance, ids, next, startConsul, startSource } from './support';
+import { addInstance, ids, next, startConsul, startSource, watchingOne } from './support';
+
+/** Records each failure and when it happened, to check that retries waited their backoff. */
+function recordFails(source: ConsulSource): { at: number; retryMs: number }[] {
+  const fails: { at: number; retryMs: number }[] = [];
+  source.on('fail', (_dc, _err, retryMs) => fails.push({ at: Date.now(), retryMs }));
+  return fails;
+}
+
+function assertBackedOff(t: Test, fails: { at: number; retryMs: number }[]): void {
+  for (let i = 1; i < fails.length; i++) {
+    t.ok(fails[i]!.at - fails[i - 1]!.at >= fails[i - 1]!.retryMs - 2, `attempt ${i + 1} waited its backoff`);
+  }
+}
 
 const healthRequests = (server: { requests: { path: string }[] }) => server.requests.filter((r) => r.path.startsWith('/v1/health/service/vllm')).length;
 
@@ -41,11 +55,7 @@ t.test('tags are sent as repeated tag= parameters', async (t) => {
 });
 
 t.test('a spurious wake-up (new index, same body) delivers nothing', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source, deliveries } = startSource(t, server.url);
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source, deliveries } = await watchingOne(t);
   const answered = next(source, 'answer');
   server.touchService('vllm');
   await answered;
@@ -57,29 +67,21 @@ t.test('Consul down from the start: nothing is delivered and retries back off', 
   const url = server.url;
   await server.stop();
   const { source, deliveries } = startSource(t, url);
-  const fails: { at: number; retryMs: number }[] = [];
-  source.on('fail', (_dc, _err, retryMs) => fails.push({ at: Date.now(), retryMs }));
+  const fails = recordFails(source);
   for (let i = 0; i < 4; i++) await next(source, 'fail');
   t.equal(deliveries.length, 0, 'no set, and certainly no empty one');
-  for (let i = 1; i < fails.length; i++) {
-    t.ok(fails[i]!.at - fails[i - 1]!.at >= fails[i - 1]!.retryMs - 2, `attempt ${i + 1} waited its backoff`);
-  }
+  assertBackedOff(t, fails);
   t.ok(fails[3]!.retryMs > fails[0]!.retryMs, 'backoff grows');
   t.match(source.status(), { ok: false, lastError: /ECONNREFUSED/ });
 });
 
 t.test('Consul stopped after the first answer: the last set stays, no busy loop, recovery resumes delivery', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source, deliveries } = startSource(t, server.url);
-  await next(source, 'deliver');
-  await server.waitForBlocked();
-  const fails: { at: number; retryMs: number }[] = [];
-  source.on('fail', (_dc, _err, retryMs) => fails.push({ at: Date.now(), retryMs }));
+  const { server, source, deliveries } = await watchingOne(t);
+  const fails = recordFails(source);
   await server.stop();
   for (let i = 0; i < 4; i++) await next(source, 'fail');
   t.equal(deliveries.length, 1, 'nothing delivered while Consul is unreachable');
-  for (let i = 1; i < fails.length; i++) t.ok(fails[i]!.at - fails[i - 1]!.at >= fails[i - 1]!.retryMs - 2, `attempt ${i + 1} waited its backoff`);
+  assertBackedOff(t, fails);
   t.equal(source.status().ok, false);
 
   addInstance(server, 'b', 9002);
@@ -90,14 +92,9 @@ t.test('Consul stopped after the first answer: the last set stays, no busy loop,
 });
 
 t.test('a burst of 500s backs off (counted at the server) and keeps the last set', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source, deliveries } = startSource(t, server.url);
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source, deliveries } = await watchingOne(t);
   const before = healthRequests(server);
-  const fails: { at: number; retryMs: number }[] = [];
-  source.on('fail', (_dc, _err, retryMs) => fails.push({ at: Date.now(), retryMs }));
+  const fails = recordFails(source);
   server.failNext(5, { path: '/v1/health/service/' });
   server.touchService('vllm'); // wakes the parked query; the next five requests fail
   for (let i = 0; i < 5; i++) await next(source, 'fail');
@@ -106,16 +103,12 @@ t.test('a burst of 500s backs off (counted at the server) and keeps the last set
   t.same(ids((await delivered)[0]), ['a@dc1', 'b@dc1'], 'recovers and delivers the next change');
   t.equal(fails.length, 5);
   t.equal(healthRequests(server) - before, 5 + 1, 'after the parked query: five failures, one success, no extra retries');
-  for (let i = 1; i < fails.length; i++) t.ok(fails[i]!.at - fails[i - 1]!.at >= fails[i - 1]!.retryMs - 2, `retry ${i} waited its backoff`);
+  assertBackedOff(t, fails);
   t.equal(deliveries.length, 2, 'errors delivered nothing');
 });
 
 t.test('no cluster leader: 500s, last set kept, recovery on the first good answer', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source, deliveries } = startSource(t, server.url);
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source, deliveries } = await watchingOne(t);
   server.setLeader(false);
   server.touchService('vllm');
   const [, err] = await next<[string, Error]>(source, 'fail');
@@ -129,11 +122,7 @@ t.test('no cluster leader: 500s, last set kept, recovery on the first good answe
 });
 
 t.test('an index that goes backwards causes one full resync and no busy loop', async (t) => {
-  const server = await startConsul(t, { initialIndex: 1000 });
-  addInstance(server, 'a', 9001);
-  const { source } = startSource(t, server.url);
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source } = await watchingOne(t, {}, { initialIndex: 1000 });
   const blockingIndex = Number(server.requests.at(-1)!.query.get('index'));
   server.moveIndexBackwards(); // snapshot restore: the parked query now waits on a future index
   t.ok(server.serviceIndex('vllm') < blockingIndex);
@@ -150,11 +139,7 @@ t.test('an index that goes backwards causes one full resync and no busy loop', a
 });
 
 t.test('an empty answer after a non-empty one is held for empty_grace, then believed', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source, deliveries } = startSource(t, server.url, { empty_grace: '300ms' });
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source, deliveries } = await watchingOne(t, { empty_grace: '300ms' });
   const held = next(source, 'hold-empty');
   server.deregisterService('a');
   await held;
@@ -167,11 +152,7 @@ t.test('an empty answer after a non-empty one is held for empty_grace, then beli
 });
 
 t.test('an instance that returns within empty_grace ends the hold without any delivery', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source, deliveries } = startSource(t, server.url, { empty_grace: '10s' });
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source, deliveries } = await watchingOne(t, { empty_grace: '10s' });
   const held = next(source, 'hold-empty');
   server.deregisterService('a');
   await held;
@@ -184,11 +165,7 @@ t.test('an instance that returns within empty_grace ends the hold without any de
 });
 
 t.test('stop aborts the parked blocking query', async (t) => {
-  const server = await startConsul(t);
-  addInstance(server, 'a', 9001);
-  const { source } = startSource(t, server.url, { wait: '5m' });
-  await next(source, 'deliver');
-  await server.waitForBlocked();
+  const { server, source } = await watchingOne(t, { wait: '5m' });
   const started = Date.now();
   await source.stop(); // would hang for the 5 m wait if the request were not aborted
   t.ok(Date.now() - started < 2000, 'stop returns at once');

@@ -54,3 +54,16 @@ export function addInstance(server: ConsulTestServer, id: string, port: number, 
     checks: [{ Status: 'passing' }],
   });
 }
+
+/**
+ * A server with one passing instance `a`, and a source that has delivered it and parked its
+ * next blocking query: the starting point of most scenarios.
+ */
+export async function watchingOne(t: Test, consul: Record<string, unknown> = {}, opts: ConsulTestServerOptions = {}) {
+  const server = await startConsul(t, opts);
+  addInstance(server, 'a', 9001);
+  const started = startSource(t, server.url, consul);
+  await next(started.source, 'deliver');
+  await server.waitForBlocked();
+  return { server, ...started };
+}
