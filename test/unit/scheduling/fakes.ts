@@ -1,7 +1,7 @@
 // Test doubles for the scheduling framework: BackendView fakes with settable load and
 // signals, requests, pool configs, a seeded random source and a scorer runner.
 import { poolSchema, type PoolConfig } from '../../../lib/config/schema';
-import type { BackendSignals, BackendView, Scorer, SchedulingRequest } from '../../../lib/scheduling/types';
+import type { BackendSignals, BackendView, Picker, Scorer, SchedulingRequest } from '../../../lib/scheduling/types';
 
 /** The wall clock every fake is judged against. */
 export const NOW = 1_000_000;
@@ -95,3 +95,13 @@ export function scoresOf(scorer: Scorer, req: SchedulingRequest, candidates: rea
 }
 
 export const ids = (bs: readonly BackendView[]): string[] => bs.map((b) => b.id);
+
+/** How many of `n` picks each backend gets, for fixed totals. */
+export function tallyPicks(p: Picker, bs: readonly BackendView[], totals: number[], n: number): Record<string, number> {
+  const count: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const id = p.pick(request(), bs, Float64Array.from(totals), new Map())!.id;
+    count[id] = (count[id] ?? 0) + 1;
+  }
+  return count;
+}

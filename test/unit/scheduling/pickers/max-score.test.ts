@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MaxScorePicker } from '../../../../lib/scheduling/pickers/max-score';
 import type { Picker } from '../../../../lib/scheduling/types';
-import { fleet, request, seeded } from '../fakes';
+import { fleet, request, seeded, tallyPicks } from '../fakes';
 
 const p: Picker = new MaxScorePicker(seeded(7));
 const pick = (totals: number[]) => p.pick(request(), fleet(totals.length), Float64Array.from([...totals, 99]), new Map())?.id;
@@ -17,11 +17,7 @@ const cases = [
 for (const c of cases) t.test(c.name, async (t) => t.equal(pick(c.totals), c.want));
 
 t.test('ties are shared evenly (uniformly at random)', async (t) => {
-  const count: Record<string, number> = {};
-  for (let i = 0; i < 3000; i++) {
-    const id = pick([1, 0.5, 1, 1])!;
-    count[id] = (count[id] ?? 0) + 1;
-  }
+  const count = tallyPicks(p, fleet(4), [1, 0.5, 1, 1], 3000);
   t.notOk(count.b1, 'never the lower score');
   for (const id of ['b0', 'b2', 'b3']) t.ok(Math.abs(count[id]! - 1000) < 120, `${id}: ${count[id]}`);
 });

@@ -1,19 +1,11 @@
 import t from 'tap';
 import { PowerOfTwoPicker } from '../../../../lib/scheduling/pickers/power-of-two';
 import type { Picker } from '../../../../lib/scheduling/types';
-import { fleet, request, seeded } from '../fakes';
+import { fleet, request, seeded, tallyPicks } from '../fakes';
 
 const p: Picker = new PowerOfTwoPicker(seeded(5));
 
-function tally(totals: number[], n = 6000): Record<string, number> {
-  const bs = fleet(totals.length);
-  const count: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
-    const id = p.pick(request(), bs, Float64Array.from(totals), new Map())!.id;
-    count[id] = (count[id] ?? 0) + 1;
-  }
-  return count;
-}
+const tally = (totals: number[], n = 6000) => tallyPicks(p, fleet(totals.length), totals, n);
 
 t.test('the worst candidate never wins; the best wins every pair it is in', async (t) => {
   const c = tally([0.5, 1, 0, 0.75]);

@@ -1,19 +1,14 @@
 import t from 'tap';
 import { RandomPicker } from '../../../../lib/scheduling/pickers/random';
 import type { Picker } from '../../../../lib/scheduling/types';
-import { fleet, request, seeded } from '../fakes';
+import { fleet, request, seeded, tallyPicks } from '../fakes';
 
 const pickerWith = (random: () => number): Picker => new RandomPicker(random);
 const p = pickerWith(seeded(3));
 
 t.test('in proportion to effective weight, scores ignored', async (t) => {
   const bs = fleet(3, (i) => ({ weight: [1, 2, 5][i] }));
-  const totals = Float64Array.from([9, 0, 0]);
-  const count: Record<string, number> = {};
-  for (let i = 0; i < 8000; i++) {
-    const id = p.pick(request(), bs, totals, new Map())!.id;
-    count[id] = (count[id] ?? 0) + 1;
-  }
+  const count = tallyPicks(p, bs, [9, 0, 0], 8000);
   t.ok(Math.abs(count.b0! - 1000) < 150, `b0 ${count.b0}`);
   t.ok(Math.abs(count.b1! - 2000) < 200, `b1 ${count.b1}`);
   t.ok(Math.abs(count.b2! - 5000) < 250, `b2 ${count.b2}`);
