@@ -12,9 +12,11 @@ export interface Recorded {
   body: Buffer;
   /** Resolves when the client side of this request's socket closed. */
   closed: Promise<number>;
+  /** Body size, when the backend counts bytes instead of keeping them (`streamBody`). */
+  bodyLength?: number;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer, recorded: Recorded) => void | Promise<void>;
 
 export interface TestBackend {
   url: string;
@@ -56,8 +58,7 @@ export async function startBackend(handler: Handler = echo, opts: { streamBody?:
       let n = 0;
       req.on('data', (c: Buffer) => (n += c.length));
       await new Promise((r) => req.on('end', r));
-      recorded.body = Buffer.alloc(0);
-      (recorded as { bodyLength?: number }).bodyLength = n;
+      recorded.bodyLength = n;
     } else {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -70,7 +71,7 @@ export async function startBackend(handler: Handler = echo, opts: { streamBody?:
       else held.push(h);
       return;
     }
-    await current(req, res, recorded.body);
+    await current(req, res, recorded.body, recorded);
   });
   server.on('connection', (s: Socket) => {
     connections++;
