@@ -42,6 +42,8 @@ t.test('C13: tag and filter', async (t) => {
   t.teardown(() => client.destroy());
   const viaClient = await client.health.service({ service: 'llm-inference', filter: 'Service.Meta.gpu_type == "H100-80GB"' });
   t.same(viaClient.map((e: HealthEntry) => e.Node.Node), ['gpu-node-02'], 'the npm client filter parameter');
-  const tagged = await client.health.service({ service: 'llm-inference', tag: ['llama-3-70b-instruct', 'openai-compatible'] } as never);
-  t.equal((tagged as HealthEntry[]).length, 4, 'npm client array tag becomes repeated tag=');
+  // The .d.ts types `tag` as a string; the client turns an array into repeated tag= parameters.
+  const tags = ['llama-3-70b-instruct', 'openai-compatible'] as unknown as string;
+  t.equal((await client.health.service({ service: 'llm-inference', tag: tags })).length, 4, 'npm client array tag');
+  t.same(consul.requests.at(-1)?.query.getAll('tag'), ['llama-3-70b-instruct', 'openai-compatible']);
 });

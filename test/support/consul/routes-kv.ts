@@ -7,6 +7,12 @@ import { kvJson } from './kv';
 
 export const KV_MAX_VALUE_SIZE = 512 * 1024;
 
+/** Consul prints the query re-encoded, which sorts it by key (url.Values.Encode). */
+function conflictingFlags(query: URLSearchParams): ConsulError {
+  const sorted = new URLSearchParams([...query].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return new ConsulError(400, `Conflicting flags: ${sorted.toString()}`);
+}
+
 function checkKey(key: string): void {
   if (key.split('/').includes('..')) throw new ConsulError(400, 'URL path contains invalid traversal sequence');
   if (key !== key.trim()) throw new ConsulError(400, 'Key contains leading or trailing whitespace');
@@ -58,7 +64,7 @@ function kvPut(ctx: Ctx, key: string): Reply {
   if (key === '') throw new ConsulError(400, 'Missing key name');
   checkKey(key);
   const lockFlags = ['cas', 'acquire', 'release'].filter((f) => query.has(f));
-  if (lockFlags.length > 1) throw new ConsulError(400, `Conflicting flags: ${query.toString()}`);
+  if (lockFlags.length > 1) throw conflictingFlags(query);
   const flags = uintParam(query, 'flags', 'Invalid flags') ?? 0;
   const cas = uintParam(query, 'cas', 'Invalid cas index');
   if (body.length > KV_MAX_VALUE_SIZE) {
@@ -82,7 +88,7 @@ function kvDelete(ctx: Ctx, key: string): Reply {
   const recurse = query.has('recurse');
   if (key === '' && !recurse) throw new ConsulError(400, 'Missing key name');
   checkKey(key);
-  if (recurse && query.has('cas')) throw new ConsulError(400, `Conflicting flags: ${query.toString()}`);
+  if (recurse && query.has('cas')) throw conflictingFlags(query);
   const cas = uintParam(query, 'cas', 'Invalid cas index');
   ctx.authz.require('key', key, 'write');
   ctx.core.leadership.requireForWrite();
