@@ -65,7 +65,7 @@ export class KvRoutesWatch extends EventEmitter<KvRoutesEvents> {
       ok: this.watch.ok,
       lastError: this.watch.lastError,
       lastUpdate: this.lastUpdate,
-      detail: { key: this.key, index: this.watch.index },
+      detail: { key: this.key, index: this.watch.index, requests: this.watch.requests },
     };
   }
 

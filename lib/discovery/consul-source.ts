@@ -94,6 +94,8 @@ export class ConsulSource extends EventEmitter<ConsulSourceEvents> implements Di
           ok: dc.watch.ok,
           lastError: dc.watch.lastError,
           index: dc.watch.index,
+          requests: dc.watch.requests,
+          lastSuccess: dc.watch.lastSuccess,
           passing: dc.accepted?.length,
           holdingEmpty: dc.emptyTimer !== undefined,
         })),

@@ -41,7 +41,10 @@ t.test('delivers passing instances; a critical check removes one, a new instance
   t.same(ids((await delivered)[0]), ['b@dc1', 'c@dc1'], 'new instance added');
 
   t.match(source.status(), { kind: 'consul', ok: true, detail: { active: undefined, datacenters: [{ ok: true, passing: 2 }] } });
-  t.equal((source.status().detail!.datacenters as { index: number }[])[0]!.index, server.serviceIndex('vllm'), 'status reports the index');
+  await server.waitForBlocked();
+  const [watched] = source.status().detail!.datacenters as { index: number; requests: number }[];
+  t.equal(watched!.index, server.serviceIndex('vllm'), 'status reports the index');
+  t.equal(watched!.requests, healthRequests(server), 'and the requests sent');
 });
 
 t.test('tags are sent as repeated tag= parameters', async (t) => {
