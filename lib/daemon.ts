@@ -11,9 +11,11 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { loadConfigFile, formatProblem, type ConfigProblem } from './config/load';
+import { readFileSync } from 'node:fs';
+import { loadConfigFile, parseConfigText, formatProblem, type ConfigProblem, type LoadResult } from './config/load';
+import { mergeKvRoutes } from './config/kv-routes';
 import type { Config } from './config/schema';
-import { createSource } from './discovery';
+import { createSource, KvRoutesWatch, SelfRegistration } from './discovery';
 import { createScheduler, ExplainLog } from './scheduling';
 import type { Decision } from './scheduling/types';
 import { Metrics } from './metrics/registry';
@@ -52,6 +54,10 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
   private adminServer?: Server;
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
+  /** Routes YAML from Consul KV ('' = none: the file's routes apply). */
+  private kvRoutes = '';
+  private kvWatch?: KvRoutesWatch;
+  private registration?: SelfRegistration;
   private readonly startedAt = Date.now();
 
   private constructor(opts: StartOptions, config: Config, hash: string) {
@@ -76,6 +82,7 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
       sy.adminServer = createAdminServer(sy, token);
       await listen(sy.adminServer, config.admin.port, config.admin.host);
     }
+    sy.startConsulFeatures();
     sy.starting = false;
     if (opts.watchFile !== false) sy.watchConfig();
     if (opts.handleSignals) sy.installSignals();
@@ -126,8 +133,50 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
     return fresh;
   }
 
+  /** The file, with routes from Consul KV when they are enabled and present. */
+  private load(): LoadResult {
+    if (!this.kvRoutes) return loadConfigFile(this.configPath);
+    let merged: string;
+    try {
+      merged = mergeKvRoutes(readFileSync(this.configPath, 'utf8'), this.kvRoutes);
+    } catch (err) {
+      return { ok: false, file: this.configPath, problems: [{ file: 'consul-kv', line: 1, col: 1, message: (err as Error).message }] };
+    }
+    return parseConfigText(merged, `${this.configPath} (routes from Consul KV)`);
+  }
+
+  private startConsulFeatures(): void {
+    const consul = this.generation.config.consul;
+    if (!consul) return;
+    if (consul.kv.enabled) {
+      this.kvWatch = new KvRoutesWatch({
+        consul,
+        logger: this.logger,
+        onRoutes: (text) => {
+          const previous = this.kvRoutes;
+          this.kvRoutes = text;
+          this.logger.info({ bytes: text.length }, text ? 'routes changed in Consul KV' : 'routes removed from Consul KV; the file\'s routes apply');
+          const r = this.reload();
+          if (!r.ok) this.kvRoutes = previous;
+        },
+      });
+      this.kvWatch.start();
+    }
+    if (consul.register.enabled) {
+      const admin = this.adminAddress();
+      this.registration = new SelfRegistration({
+        consul,
+        port: this.address()!.port,
+        adminHost: admin?.address ?? this.generation.config.admin.host,
+        adminPort: admin?.port ?? this.generation.config.admin.port,
+        logger: this.logger,
+      });
+      this.registration.start();
+    }
+  }
+
   reload(): ReloadResult {
-    const loaded = loadConfigFile(this.configPath);
+    const loaded = this.load();
     if (!loaded.ok) {
       this.metrics.reload('failure');
       this.logger.error({ problems: loaded.problems.map(formatProblem) }, 'config reload refused; the running config stays');
@@ -193,6 +242,9 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
     this.logger.info({ reason, drain_timeout_ms: deadline }, 'draining');
     this.watcher?.close();
     clearTimeout(this.reloadTimer);
+    // Leave the catalog first, so nothing new is sent here while we drain.
+    await this.registration?.stop();
+    await this.kvWatch?.stop();
     const server = this.proxyServer;
     if (server) {
       const closed = new Promise<void>((r) => server.close(() => r()));
