@@ -25,6 +25,8 @@ export interface AgentOptions {
   checkUpdateIntervalMs: number;
   /** Consul raises shorter DeregisterCriticalServiceAfter values to this (1 m). */
   minDeregisterAfterMs: number;
+  /** Called after each HTTP/TCP probe has been applied, so tests can await probes. */
+  onProbe(checkId: string): void;
 }
 
 interface AgentCheck {
@@ -38,6 +40,7 @@ interface AgentCheck {
   syncedOutput: string;
   successes: number;
   failures: number;
+  probes: number;
   ttlTimer?: Timer;
   runTimer?: Timer;
   deferTimer?: Timer;
@@ -87,6 +90,7 @@ export class Agent {
         syncedOutput: prev?.syncedOutput ?? '',
         successes: 0,
         failures: 0,
+        probes: 0,
       };
       this.checks.set(id, check);
       this.startCheck(check);
@@ -145,6 +149,7 @@ export class Agent {
         syncedOutput: '',
         successes: 0,
         failures: 0,
+        probes: 0,
       });
     } else if (!enable && existing) {
       this.checks.delete(id);
@@ -231,6 +236,13 @@ export class Agent {
     if (this.closed || this.checks.get(check.id) !== check) return;
     this.applyThresholds(check, result);
     check.runTimer = this.opts.clock.setTimer(() => void this.runProbe(check), def.intervalMs!);
+    check.probes++;
+    this.opts.onProbe(check.id);
+  }
+
+  /** How many HTTP/TCP probes of a check have completed (0 for unknown checks). */
+  probeCount(checkId: string): number {
+    return this.checks.get(checkId)?.probes ?? 0;
   }
 
   /** SuccessBeforePassing / FailuresBeforeWarning / FailuresBeforeCritical (agent/checks StatusHandler). */

@@ -62,6 +62,7 @@
  *   await consul.waitForRequest(pred, timeoutMs?)    // resolves with the first matching (past or future) request
  *   consul.blockedQueries                            // requests parked in a blocking wait right now
  *   await consul.waitForBlocked(n = 1, timeoutMs?)   // until at least n are parked
+ *   await consul.waitForProbes(checkId, n)           // until an agent HTTP/TCP check has run n times
  *
  * Options: datacenter ('dc1'), datacenters (names; the local one is added), coordinates
  * (/coordinate/datacenters shape, e.g. fixtures/coordinate-datacenters.json; default: 10 ms
@@ -174,6 +175,7 @@ export class ConsulTestServer implements ServerCore {
       clock: this.clock,
       checkUpdateIntervalMs: opts.checkUpdateIntervalMs ?? 300_000,
       minDeregisterAfterMs: opts.minDeregisterAfterMs ?? 60_000,
+      onProbe: () => this.events.emit('probe'),
     });
     this.times = { defaultQueryTimeMs: opts.defaultQueryTimeMs ?? 300_000, maxQueryTimeMs: opts.maxQueryTimeMs ?? 600_000 };
     this.tracker = {
@@ -391,6 +393,12 @@ export class ConsulTestServer implements ServerCore {
     const seen = this.requests.find(pred);
     if (seen) return Promise.resolve(seen);
     return this.waitFor('request', () => this.requests.find(pred), timeoutMs, 'a matching request');
+  }
+
+  /** Resolves once the agent check has completed at least n HTTP/TCP probes. */
+  waitForProbes(checkId: string, n: number, timeoutMs = 10_000): Promise<number> {
+    const probe = () => (this.agent.probeCount(checkId) >= n ? this.agent.probeCount(checkId) : undefined);
+    return this.waitFor('probe', probe, timeoutMs, `${n} probes of ${checkId}`);
   }
 
   waitForBlocked(n = 1, timeoutMs = 10_000): Promise<number> {
