@@ -233,7 +233,7 @@ async function forwardWithRetries(
         ),
         body: payload,
         requestId: x.id,
-        firstByteTimeout: pool.config.timeouts.first_byte,
+        firstByteTimeout: firstByteTimeout(pool, backend, sreq.model),
         idleTimeout: pool.config.timeouts.idle,
         retryStatuses: mayRetry ? retryStatuses(retries.on) : NO_RETRY,
       });
@@ -410,4 +410,15 @@ function estimateTokens(body: InspectedBody): number {
   const j = body.json;
   const out = j ? Number(j.max_completion_tokens ?? j.max_tokens ?? 0) || 0 : 0;
   return out + Math.ceil(body.head.length / 4);
+}
+
+/**
+ * The first-byte timeout of an attempt. A backend known not to have the model loaded will
+ * load it first (tens of seconds): the request is held up to `cold_start.hold_timeout`.
+ */
+function firstByteTimeout(pool: PoolRuntime, b: Backend, model: string | undefined): number {
+  const t = pool.config.timeouts.first_byte;
+  const loaded = b.signals.loadedModels;
+  if (model === undefined || loaded === undefined || loaded.has(model) || !b.signalsFresh(Date.now())) return t;
+  return Math.max(t, pool.config.cold_start.hold_timeout);
 }

@@ -20,6 +20,7 @@ import { AdmissionQueue, type ShedReason } from '../health/admission-queue';
 import { RetryBudget } from '../health/retry';
 import { CircuitOpenError, NoBackendError, type UpstreamErrorKind } from '../errors';
 import { Backend } from './backend';
+import { Prewarmer } from './prewarm';
 
 export interface PoolDeps {
   source: DiscoverySource;
@@ -62,6 +63,7 @@ export class PoolRuntime implements EndpointSink {
   private readonly checker?: ActiveHealthChecker;
   private readonly scraper?: SignalScraper;
   private readonly perBackendLimit: number;
+  private readonly prewarmer?: Prewarmer;
   private started = false;
   private closed = false;
 
@@ -77,7 +79,18 @@ export class PoolRuntime implements EndpointSink {
     this.queue = new AdmissionQueue(config.queue, { onShed: (reason) => deps.onShed?.(name, reason) });
     this.perBackendLimit = config.breaker.max_requests_per_backend;
     if (config.health.enabled) this.checker = new ActiveHealthChecker(config.health);
-    if (deps.scrape && config.scrape.enabled) this.scraper = new SignalScraper(config.scrape, { logger: this.logger });
+    // Pre-warming needs to know what is loaded, so it turns scraping on too.
+    const prewarm = config.cold_start.prewarm;
+    if ((deps.scrape || prewarm.length > 0) && config.scrape.enabled) {
+      this.scraper = new SignalScraper(config.scrape, { logger: this.logger });
+      if (prewarm.length > 0) {
+        const warmer = (this.prewarmer = new Prewarmer(prewarm, config.cold_start.hold_timeout, this.logger));
+        this.scraper.on('scrape', (id: string) => {
+          const b = this.backends.get(id);
+          if (b) warmer.check(b);
+        });
+      }
+    }
   }
 
   start(): void {
@@ -221,6 +234,7 @@ export class PoolRuntime implements EndpointSink {
     this.backends.delete(b.id);
     this.checker?.untrack(b.id);
     this.scraper?.untrack(b.id);
+    this.prewarmer?.forget(b.id);
     this.scheduler.removeBackend?.(b.id);
     void b.close();
   }
