@@ -19,7 +19,7 @@ t.test('C05: a check transition wakes a blocked /health/service early', async (t
   const failedAt = performance.now();
   await call(consul.url, '/v1/agent/check/fail/service:llm-1?note=overloaded', { method: 'PUT' });
   const res = await pending;
-  t.ok(performance.now() - failedAt < 100, 'returned within ~100 ms of the transition');
+  t.ok(performance.now() - failedAt < 1000, 'returned right after the transition, long before wait=30s');
   t.ok(res.index! > before.index!, 'index moved');
   t.equal(res.json()[0].Checks[1].Status, 'critical');
   t.equal(res.json()[0].Checks[1].Output, 'overloaded');

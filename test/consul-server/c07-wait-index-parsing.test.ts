@@ -2,6 +2,7 @@
 // the npm Watch ends on that 400.
 import Consul from 'consul';
 import t from 'tap';
+import { parseBlocking } from '../support/consul/blocking';
 import { call, portOf, startConsul } from './helpers';
 
 t.test('C07: wait and index parsing and limits', async (t) => {
@@ -28,16 +29,32 @@ t.test('C07: wait and index parsing and limits', async (t) => {
 
   // maxQueryTimeMs stands in for Consul's 10 m cap: 20 m is cut to 400 ms (+ jitter < 1/16).
   const capped = await call(consul.url, `/v1/health/service/svc?index=${idx}&wait=20m`);
-  t.ok(capped.ms >= 395 && capped.ms < 400 * (17 / 16) + 150, `20m capped: held ${capped.ms.toFixed(0)} ms`);
+  t.ok(capped.ms >= 395 && capped.ms < 400 * (17 / 16) + 300, `20m capped: held ${capped.ms.toFixed(0)} ms`);
   const short = await call(consul.url, `/v1/health/service/svc?index=${idx}&wait=250ms`);
-  t.ok(short.ms >= 245 && short.ms < 250 * (17 / 16) + 150, `250ms honoured: held ${short.ms.toFixed(0)} ms`);
+  t.ok(short.ms >= 245 && short.ms < 250 * (17 / 16) + 300, `250ms honoured: held ${short.ms.toFixed(0)} ms`);
+});
+
+t.test('C07: timeout is min(wait, max), or the default, plus a jitter in [0, timeout/16)', async (t) => {
+  const times = { defaultQueryTimeMs: 300_000, maxQueryTimeMs: 600_000 };
+  const sample = (q: string) => Array.from({ length: 200 }, () => parseBlocking(new URLSearchParams(q), times).timeoutMs);
+  for (const [q, base] of [
+    ['index=5&wait=1m30s', 90_000],
+    ['index=5&wait=20m', 600_000],
+    ['index=5', 300_000],
+    ['index=5&wait=0', 300_000],
+  ] as const) {
+    const all = sample(q);
+    t.ok(all.every((ms) => ms >= base && ms < base + base / 16), `${q}: within [${base}, ${base * 17 / 16})`);
+    t.ok(all.some((ms) => ms > base), `${q}: jitter is applied`);
+  }
+  t.equal(parseBlocking(new URLSearchParams('index=7&wait=1s'), times).minIndex, 7);
 });
 
 t.test('C07: the default wait is used when wait is absent (defaultQueryTimeMs)', async (t) => {
   const consul = await startConsul(t, { defaultQueryTimeMs: 300 });
   consul.registerService({ node: 'n1', service: { ID: 'a', Service: 'svc' } });
   const res = await call(consul.url, `/v1/health/service/svc?index=${consul.serviceIndex('svc')}`);
-  t.ok(res.ms >= 295 && res.ms < 300 * (17 / 16) + 150, `held ${res.ms.toFixed(0)} ms`);
+  t.ok(res.ms >= 295 && res.ms < 300 * (17 / 16) + 300, `held ${res.ms.toFixed(0)} ms`);
 });
 
 t.test('C07: the npm Watch ends on the 400', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * A Consul-compatible HTTP server for tests: the subset of the Consul HTTP API that
- * /work/shared/consul/API-SUBSET.md describes, with the behaviours of CONFORMANCE.md
+ * shared/consul/API-SUBSET.md (beside the repository) describes, with the behaviours of CONFORMANCE.md
  * (blocking queries, per-service indexes, ?passing, filters, ACL filtering, no-leader mode,
  * error bodies). Real clients (the npm `consul` package, the proxy's discovery source, the
  * simulator's self-registration) talk to it over HTTP on 127.0.0.1.
