@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { startBackend, type TestBackend } from '../support/backend';
 import { startDaemon, type Daemon } from '../support/daemon';
 import { LIMITS, type Ctx, type HostileCase } from './cases';
-import { bodyJson, rawSend } from './raw';
+import { bodyJson, rawSend, trailing } from './raw';
 
 const ok = (_req: unknown, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 });
@@ -29,12 +29,13 @@ export async function runCase(t: Test, c: HostileCase, port: number, backend: Te
   if ('status' in c.reply) {
     t.equal(r.status, c.reply.status, `status ${c.reply.status}`);
     if (c.reply.code) {
-      t.equal(bodyJson(r.text)?.error?.code, c.reply.code, `error code ${c.reply.code}`);
+      t.equal(bodyJson(r)?.error?.code, c.reply.code, `error code ${c.reply.code}`);
       t.match(r.heads.at(-1)?.headers['content-type'] ?? '', /^application\/json/, 'OpenAI-style JSON error');
     }
   } else {
     t.ok(r.status === undefined || r.status === 400, `a 400 or a bare close (got ${r.status ?? 'close'})`);
   }
+  t.equal(trailing(r), '', 'nothing after the final response (one answer per request)');
   if (c.reply.within !== undefined) t.ok(r.elapsedMs <= c.reply.within, `closed within ${c.reply.within} ms (${r.elapsedMs} ms)`);
   if (c.interim) t.same(r.heads.slice(0, -1).map((h) => h.status), c.interim, 'interim responses');
 

@@ -7,7 +7,7 @@ export interface RawResult {
   /** Everything received, latin1. */
   text: string;
   /** Responses in order (a 100 Continue comes before the final one). */
-  heads: { status: number; headers: Record<string, string> }[];
+  heads: Head[];
   /** Status of the final (non-1xx) response, or undefined when none came. */
   status: number | undefined;
   /** The server closed (or reset) the connection before the timeout. */
@@ -57,9 +57,18 @@ export function rawSend(port: number, bytes: string | Buffer, opts: RawOptions =
   });
 }
 
-/** The status lines and headers of every response head in `text`. */
-export function parseHeads(text: string): { status: number; headers: Record<string, string> }[] {
-  const heads: { status: number; headers: Record<string, string> }[] = [];
+export interface Head {
+  status: number;
+  headers: Record<string, string>;
+  /** The body as framed by content-length or chunked coding (empty without either). */
+  body: string;
+  /** Offset in the received text where this response ends. */
+  raw: number;
+}
+
+/** The status lines, headers and content-length bodies of the response heads in `text`, up to the first final one. */
+export function parseHeads(text: string): Head[] {
+  const heads: Head[] = [];
   let rest = text;
   for (let i = 0; i < 10; i++) {
     const m = /^HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/.exec(rest);
@@ -72,19 +81,40 @@ export function parseHeads(text: string): { status: number; headers: Record<stri
       if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
     }
     const status = Number(m[1]);
-    heads.push({ status, headers });
     rest = rest.slice(end + 4);
+    let body = '';
+    if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+      for (let j = 0; j < 1000; j++) {
+        const line = rest.indexOf('\r\n');
+        if (line < 0) break;
+        const size = parseInt(rest.slice(0, line), 16);
+        if (!(size >= 0)) break;
+        body += rest.slice(line + 2, line + 2 + size);
+        rest = rest.slice(line + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      body = rest.slice(0, length);
+      rest = rest.slice(length);
+    }
+    heads.push({ status, headers, body, raw: text.length - rest.length });
     if (status >= 200) break;
   }
   return heads;
 }
 
-/** The JSON body after the last head, if any. */
-export function bodyJson(text: string): any {
-  const end = text.lastIndexOf('\r\n\r\n');
+/** The JSON body of the final response, if any. */
+export function bodyJson(r: RawResult): any {
   try {
-    return JSON.parse(text.slice(end + 4));
+    return JSON.parse(r.heads.find((h) => h.status >= 200)?.body ?? '');
   } catch {
     return undefined;
   }
+}
+
+/** Bytes received after the first final response (a second, unsolicited response shows here). */
+export function trailing(r: RawResult): string {
+  const final = r.heads.find((h) => h.status >= 200);
+  return final ? r.text.slice(final.raw) : '';
 }
