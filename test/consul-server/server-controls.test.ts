@@ -54,3 +54,19 @@ t.test('setDelay delays answers; the request log records them', async (t) => {
   t.equal((await later).path, '/v1/kv/later', 'waitForRequest resolves on a future request');
   await t.rejects(consul.waitForRequest((r) => r.path === '/never', 50), /timed out/);
 });
+
+t.test('catalog controls on agent-registered services go through the agent', async (t) => {
+  const consul = await startConsul(t);
+  await call(consul.url, '/v1/agent/service/register', { method: 'PUT', body: JSON.stringify({ Name: 'sim', ID: 'sim-1', Check: { TTL: '30s' } }) });
+  consul.setServiceMaintenance('sim-1', true, 'drain');
+  const checks = (await call(consul.url, '/v1/agent/checks')).json();
+  t.equal(checks['_service_maintenance:sim-1']?.Notes, 'drain', 'the agent knows the maintenance check');
+  await call(consul.url, '/v1/agent/check/pass/service:sim-1', { method: 'PUT' });
+  const ids = (await call(consul.url, '/v1/health/service/sim')).json()[0].Checks.map((c: { CheckID: string }) => c.CheckID);
+  t.ok(ids.includes('_service_maintenance:sim-1'), 'a later agent sync keeps it');
+  consul.setCheckStatus('service:sim-1', 'warning', 'forced');
+  t.equal((await call(consul.url, '/v1/agent/checks')).json()['service:sim-1'].Status, 'warning');
+  consul.deregisterService('sim-1');
+  t.same((await call(consul.url, '/v1/agent/services')).json(), {});
+  t.equal((await call(consul.url, '/v1/health/service/sim')).text, '[]');
+});

@@ -35,7 +35,8 @@
  *   consul.advanceClock(ms)                          // with { clock: 'manual' }: fire agent timers in order
  *   consul.expireTtl(checkId)                        // a TTL check runs out now
  *   consul.agent                                     // the Agent (agent.ts) for finer control
- *   setCheckStatus() on an agent-owned check goes through the agent (its TTL clock is untouched).
+ *   setCheckStatus(), setServiceMaintenance() and deregisterService() on agent-registered services
+ *   go through the agent, so its next sync keeps them (a TTL clock is left running).
  *
  * Prepared queries (/v1/query, /v1/query/:id[/execute]) are per datacenter; execute fails
  * over by NearestN (RTT order) then Failover.Datacenters when the query's DC has no instance.
@@ -262,6 +263,10 @@ export class ConsulTestServer implements ServerCore {
   }
 
   deregisterService(id: string, where: Where = {}): void {
+    if (this.agentOwns(id, where)) {
+      this.agent.deregister(id);
+      return;
+    }
     const dc = this.dc(where.datacenter);
     const found = dc.catalog.findInstance(id, where.node);
     if (!found) throw new Error(`unknown service instance ${id}`);
@@ -269,8 +274,7 @@ export class ConsulTestServer implements ServerCore {
   }
 
   setCheckStatus(checkId: string, status: CheckStatus, output?: string, where: Where = {}): void {
-    const local = !where.datacenter || where.datacenter === this.localDc;
-    if (local && (!where.node || where.node === this.agent.node) && this.agent.forceStatus(checkId, status, output)) return;
+    if (this.agentOwns(undefined, where) && this.agent.forceStatus(checkId, status, output)) return;
     const dc = this.dc(where.datacenter);
     const check = dc.catalog.findCheck(checkId, where.node);
     if (!check) throw new Error(`unknown check ${checkId}`);
@@ -282,6 +286,10 @@ export class ConsulTestServer implements ServerCore {
   }
 
   setServiceMaintenance(id: string, enable: boolean, reason = '', where: Where = {}): void {
+    if (this.agentOwns(id, where)) {
+      this.agent.maintenance(id, enable, reason);
+      return;
+    }
     const dc = this.dc(where.datacenter);
     const found = dc.catalog.findInstance(id, where.node);
     if (!found) throw new Error(`unknown service instance ${id}`);
@@ -299,6 +307,16 @@ export class ConsulTestServer implements ServerCore {
       service: found.service,
       checks: [...serviceChecks, ...(enable ? [maintenance] : [])],
     });
+  }
+
+  /**
+   * Whether `where` designates the agent's node (services registered through /v1/agent stay
+   * under the agent's control, or its next sync would undo the change).
+   */
+  private agentOwns(serviceId: string | undefined, where: Where): boolean {
+    const local = !where.datacenter || where.datacenter === this.localDc;
+    const node = !where.node || where.node === this.agent.node;
+    return local && node && (serviceId === undefined || this.agent.serviceDef(serviceId) !== undefined);
   }
 
   touchService(name: string, where: { datacenter?: string } = {}): void {
