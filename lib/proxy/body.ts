@@ -93,62 +93,80 @@ function complete(head: Buffer, contentType: string | undefined): InspectedBody 
 }
 
 function partial(head: Buffer): InspectedBody {
-  const fields = scanTopLevelStrings(head, ['model', 'user']);
-  return { head, complete: false, model: fields.model, user: fields.user };
+  const spans = scanTopLevelStrings(head, FIELDS);
+  return { head, complete: false, model: stringAt(head, spans.model), user: stringAt(head, spans.user) };
+}
+
+const FIELDS = ['model', 'user'] as const;
+
+/** Byte offsets of a JSON string value, quotes included: `buf[start] === '"'`, `buf[end - 1] === '"'`. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+function stringAt(buf: Buffer, span: Span | undefined): string | undefined {
+  return span ? (JSON.parse(buf.toString('utf8', span.start, span.end)) as string) : undefined;
 }
 
 /**
- * Find string values of top-level keys in a possibly truncated JSON object, without
- * parsing the whole text (the prompt may be megabytes and is cut by the window).
- * Only `"key": "value"` pairs at depth 1 count; escapes are honoured.
+ * Find the string values of top-level keys in a possibly truncated JSON object, without
+ * parsing the whole text (the prompt may be megabytes and cut by the window). Works on
+ * bytes: JSON's structural characters are ASCII, and UTF-8 never uses bytes below 0x80
+ * inside a multi-byte character. Only `"key": "value"` pairs at depth 1 count.
  */
-export function scanTopLevelStrings(buf: Buffer, keys: readonly string[]): Record<string, string | undefined> {
-  const text = buf.toString('utf8');
-  const found: Record<string, string | undefined> = {};
+export function scanTopLevelStrings<K extends string>(buf: Buffer, keys: readonly K[]): Partial<Record<K, Span>> {
+  const found: Partial<Record<K, Span>> = {};
   let depth = 0;
-  let i = 0;
   let expectKey = false;
   let pendingKey: string | undefined;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
-      const end = stringEnd(text, i);
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === 0x22) {
+      const end = stringEnd(buf, i);
       if (end < 0) break;
       if (depth === 1) {
-        const value = JSON.parse(text.slice(i, end + 1)) as string;
         if (expectKey) {
-          pendingKey = value;
+          pendingKey = JSON.parse(buf.toString('utf8', i, end + 1)) as string;
           expectKey = false;
         } else if (pendingKey !== undefined) {
-          if (keys.includes(pendingKey) && found[pendingKey] === undefined) found[pendingKey] = value;
+          if ((keys as readonly string[]).includes(pendingKey) && found[pendingKey as K] === undefined) found[pendingKey as K] = { start: i, end: end + 1 };
           pendingKey = undefined;
         }
       }
-      i = end + 1;
-      continue;
-    }
-    if (c === '{' || c === '[') {
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) {
       depth++;
-      if (depth === 1 && c === '{') expectKey = true;
+      if (depth === 1 && c === 0x7b) expectKey = true;
       else if (depth === 2) pendingKey = undefined;
-    } else if (c === '}' || c === ']') {
+    } else if (c === 0x7d || c === 0x5d) {
       depth--;
-    } else if (c === ',' && depth === 1) {
+    } else if (c === 0x2c && depth === 1) {
       expectKey = true;
       pendingKey = undefined;
     }
-    i++;
   }
   return found;
 }
 
-function stringEnd(text: string, start: number): number {
-  for (let j = start + 1; j < text.length; j++) {
-    const c = text.charCodeAt(j);
+function stringEnd(buf: Buffer, start: number): number {
+  for (let j = start + 1; j < buf.length; j++) {
+    const c = buf[j]!;
     if (c === 0x5c) j++;
     else if (c === 0x22) return j;
   }
   return -1;
+}
+
+/**
+ * `head` with the top-level `model` string replaced by `model`, every other byte kept
+ * (no re-serialisation: numbers beyond 2^53, escapes and whitespace pass untouched).
+ * Undefined when the head holds no top-level `model` string.
+ */
+export function rewriteModel(head: Buffer, model: string): Buffer | undefined {
+  const span = scanTopLevelStrings(head, ['model']).model;
+  if (!span) return undefined;
+  return Buffer.concat([head.subarray(0, span.start), Buffer.from(JSON.stringify(model)), head.subarray(span.end)]);
 }
 
 /**

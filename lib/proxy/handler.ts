@@ -22,7 +22,7 @@ import {
 } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
 import { newRequestId } from './request-id';
-import { EMPTY_BODY, inspectBody, renderPrompt, upstreamBody, type InspectedBody } from './body';
+import { EMPTY_BODY, inspectBody, renderPrompt, rewriteModel, upstreamBody, type InspectedBody } from './body';
 import { sendError, sendJson } from './respond';
 import { Attempt, type AttemptOutcome } from './forward';
 import { backoffDelay, isRetryable } from '../health/retry';
@@ -58,6 +58,8 @@ interface Exchange {
   outcome: Outcome;
   current?: Attempt;
   clientClosed: boolean;
+  /** Created only when a request has to wait in a queue (rare), aborted when the client leaves. */
+  waitAbort?: AbortController;
   /** The pool's `timeouts.total` expired: no further attempt. */
   expired: boolean;
 }
@@ -81,6 +83,7 @@ export function createRequestHandler(rt: ProxyRuntime) {
       if (!res.writableFinished) {
         x.clientClosed = true;
         x.current?.clientGone();
+        x.waitAbort?.abort(new Error('client closed'));
       }
     });
     res.on('drain', () => x.current?.resume());
@@ -142,15 +145,16 @@ async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse
 
   let payload = upstreamBody(body, req, limits.max_body_size);
   let overrideLength: number | undefined;
-  if (route.rewriteModel !== undefined && body.json) {
-    body.json.model = route.rewriteModel;
-    payload = Buffer.from(JSON.stringify(body.json));
-    overrideLength = payload.length;
-  } else if (route.rewriteModel !== undefined && !body.complete) {
-    throw new BadRequestError('this route rewrites the model, so the body must fit in limits.inspect_body_size');
+  if (route.rewriteModel !== undefined && body.model !== undefined) {
+    const head = rewriteModel(body.head, route.rewriteModel);
+    if (!head) throw new BadRequestError('`model` must be a top-level string');
+    const rewritten: InspectedBody = { ...body, head };
+    payload = upstreamBody(rewritten, req, limits.max_body_size + head.length - body.head.length);
+    const declaredLength = req.headers['content-length'];
+    if (declaredLength !== undefined) overrideLength = Number(declaredLength) + head.length - body.head.length;
   }
 
-  const sreq: SchedulingRequest & { exclude: Set<string> } = {
+  const sreq: SchedulingRequest & { exclude?: Set<string> } = {
     requestId: x.id,
     model: route.rewriteModel ?? body.model,
     sessionKey: keyOf(req, body, pool.config.session),
@@ -158,7 +162,6 @@ async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse
       return renderPrompt(body.json);
     },
     priority: priorityOf(req, route.priority),
-    exclude: new Set<string>(),
   };
   await forwardWithRetries(rt, req, res, x, pool, sreq, payload, path, overrideLength);
 }
@@ -169,7 +172,7 @@ async function forwardWithRetries(
   res: ServerResponse,
   x: Exchange,
   pool: PoolRuntime,
-  sreq: SchedulingRequest & { exclude: Set<string> },
+  sreq: SchedulingRequest & { exclude?: Set<string> },
   payload: Buffer | AsyncIterable<Buffer> | null,
   path: string,
   overrideLength: number | undefined,
@@ -180,8 +183,11 @@ async function forwardWithRetries(
   const explainOn = config.explain.keep > 0 || config.explain.header;
   let lastError: SwitchyardError | undefined;
 
-  const abort = new AbortController();
-  res.once('close', () => abort.abort(new Error('client closed')));
+  const waitSignal = () => {
+    x.waitAbort ??= new AbortController();
+    if (x.clientClosed) x.waitAbort.abort(new Error('client closed'));
+    return x.waitAbort.signal;
+  };
   let retrying = false;
   const total = pool.config.timeouts.total;
   const totalTimer =
@@ -200,7 +206,7 @@ async function forwardWithRetries(
       if (x.expired) throw lastError ?? new UpstreamTimeoutError('total');
       let lease: Lease;
       try {
-        lease = await pool.lease(sreq, explainOn, abort.signal);
+        lease = await pool.lease(sreq, explainOn, waitSignal);
       } catch (err) {
         if (x.clientClosed) {
           x.outcome = 'client_abort';
@@ -264,7 +270,7 @@ async function forwardWithRetries(
         return;
       }
       retrying = true;
-      sreq.exclude.add(backend.id);
+      (sreq.exclude ??= new Set()).add(backend.id);
       rt.metrics.retry(pool.name);
       await sleep(backoffDelay(x.attempts, retries));
     }

@@ -170,7 +170,7 @@ export class PoolRuntime implements EndpointSink {
    * queue while every candidate is at `max_requests_per_backend`; fails fast with 503 at the
    * pool's `max_requests`, and with 503 when no backend is available.
    */
-  async lease(req: SchedulingRequest, explain: boolean, signal?: AbortSignal): Promise<Lease> {
+  async lease(req: SchedulingRequest, explain: boolean, waitSignal?: () => AbortSignal): Promise<Lease> {
     for (let denied = 0; ; ) {
       if (this.inflight >= this.config.breaker.max_requests) throw new CircuitOpenError(`pool '${this.name}' is at max_requests`);
       let decision = this.scheduler.schedule(req, this.available, explain);
@@ -179,7 +179,7 @@ export class PoolRuntime implements EndpointSink {
       if (this.perBackendLimit > 0 && b.inflight >= this.perBackendLimit) {
         const free = this.available.filter((x) => x.inflight < this.perBackendLimit);
         if (free.length === 0) {
-          await this.queue.enqueue(req.priority, { signal });
+          await this.queue.enqueue(req.priority, { signal: waitSignal?.() });
           continue;
         }
         decision = this.scheduler.schedule(req, free, explain);

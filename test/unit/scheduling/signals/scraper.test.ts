@@ -39,7 +39,8 @@ const serve =
   };
 
 function scraper(t: Test, over: Partial<ReturnType<typeof pool>['scrape']> = {}) {
-  const s = new SignalScraper({ ...pool().scrape, ...over }, { clock: () => 42_000 });
+  // A generous timeout: on a loaded CI machine a 500 ms scrape budget can expire.
+  const s = new SignalScraper({ ...pool().scrape, timeout: 10_000, ...over }, { clock: () => 42_000 });
   t.teardown(() => s.stop());
   return s;
 }
