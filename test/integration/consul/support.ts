@@ -106,12 +106,14 @@ export class Traffic {
   private readonly dispatcher = agent();
   private waiters: { pred: (s: Sent) => boolean; resolve: (s: Sent) => void }[] = [];
 
-  constructor(url: string, concurrency = 4) {
+  /** `pauseMs`: each loop rests this long between requests (long runs need not burn a core). */
+  constructor(url: string, concurrency = 4, pauseMs = 0) {
     this.loops = Array.from({ length: concurrency }, async () => {
       while (this.running) {
         const s = await send(url, this.dispatcher);
         this.log.push(s);
         this.waiters = this.waiters.filter((w) => (w.pred(s) ? (w.resolve(s), false) : true));
+        if (pauseMs > 0 && this.running) await new Promise((r) => setTimeout(r, pauseMs));
       }
     });
   }
@@ -143,10 +145,23 @@ export class Traffic {
 }
 
 /** Starts traffic and stops it at teardown (if the test did not already). */
-export function traffic(t: Test, url: string, concurrency = 4): Traffic {
-  const tr = new Traffic(url, concurrency);
+export function traffic(t: Test, url: string, concurrency = 4, pauseMs = 0): Traffic {
+  const tr = new Traffic(url, concurrency, pauseMs);
   t.teardown(() => tr.stop());
   return tr;
+}
+
+/** Each key once, one request at a time (so bounded load never moves a key); key → backend. */
+export async function keyedPass(url: string, keys: readonly string[], header: string): Promise<{ seen: Map<string, string | undefined>; failures: Sent[] }> {
+  const dispatcher = agent();
+  const seen = new Map<string, string | undefined>();
+  const failures: Sent[] = [];
+  for (const key of keys) {
+    const s = await send(url, dispatcher, { [header]: key });
+    seen.set(key, s.backend);
+    if (s.status !== 200) failures.push(s);
+  }
+  return { seen, failures };
 }
 
 export const failed = (log: readonly Sent[]) => log.filter((s) => s.status !== 200);
@@ -167,6 +182,26 @@ export async function poll<T>(probe: () => T | undefined | Promise<T | undefined
 export async function status(d: Daemon): Promise<any> {
   const r = await request(`${d.adminUrl}/status`);
   return r.body.json();
+}
+
+/**
+ * Waits until pool `pool` serves exactly the endpoint ids `ids` and has scraped each of them
+ * (its /v1/models lists MODEL). Until a backend's first scrape (within one scrape interval,
+ * 1 s, of its arrival) the `model-loaded` filter of the affinity presets passes it over, so
+ * sticky keys homed on it go elsewhere for that moment: steady-state mapping needs this.
+ */
+export async function scraped(d: Daemon, pool: string, ids: readonly string[], timeoutMs = 5000): Promise<void> {
+  const want = [...ids].sort().join(',');
+  await poll(
+    async () => {
+      const list = ((await status(d)).pools[pool].backends as { id: string; draining: boolean; signals?: { loadedModels?: string[] } }[]).filter((b) => !b.draining);
+      const ready = list.map((b) => b.id).sort().join(',') === want && list.every((b) => b.signals?.loadedModels?.includes(MODEL));
+      return ready ? true : undefined;
+    },
+    timeoutMs,
+    `pool ${pool} to serve and have scraped ${want}`,
+    50,
+  );
 }
 
 /** Waits for the (n+1)-th log line matching `pred`, n being how many there are now. */
