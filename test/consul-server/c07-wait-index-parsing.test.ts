@@ -29,9 +29,11 @@ t.test('C07: wait and index parsing and limits', async (t) => {
 
   // maxQueryTimeMs stands in for Consul's 10 m cap: 20 m is cut to 400 ms (+ jitter < 1/16).
   const capped = await call(consul.url, `/v1/health/service/svc?index=${idx}&wait=20m`);
-  t.ok(capped.ms >= 395 && capped.ms < 400 * (17 / 16) + 300, `20m capped: held ${capped.ms.toFixed(0)} ms`);
+  // Upper bounds only tell "this wait" from the minutes-long alternatives; the exact jitter
+  // range is checked on the clock-free parser below.
+  t.ok(capped.ms >= 395 && capped.ms < 2000, `20m capped: held ${capped.ms.toFixed(0)} ms`);
   const short = await call(consul.url, `/v1/health/service/svc?index=${idx}&wait=250ms`);
-  t.ok(short.ms >= 245 && short.ms < 250 * (17 / 16) + 300, `250ms honoured: held ${short.ms.toFixed(0)} ms`);
+  t.ok(short.ms >= 245 && short.ms < 2000, `250ms honoured: held ${short.ms.toFixed(0)} ms`);
 });
 
 t.test('C07: timeout is min(wait, max), or the default, plus a jitter in [0, timeout/16)', async (t) => {
@@ -54,7 +56,7 @@ t.test('C07: the default wait is used when wait is absent (defaultQueryTimeMs)',
   const consul = await startConsul(t, { defaultQueryTimeMs: 300 });
   consul.registerService({ node: 'n1', service: { ID: 'a', Service: 'svc' } });
   const res = await call(consul.url, `/v1/health/service/svc?index=${consul.serviceIndex('svc')}`);
-  t.ok(res.ms >= 295 && res.ms < 300 * (17 / 16) + 300, `held ${res.ms.toFixed(0)} ms`);
+  t.ok(res.ms >= 295 && res.ms < 2000, `held ${res.ms.toFixed(0)} ms`);
 });
 
 t.test('C07: the npm Watch ends on the 400', async (t) => {

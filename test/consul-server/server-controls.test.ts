@@ -40,11 +40,12 @@ t.test('failNext injects errors for the next n (matching) requests', async (t) =
 
 t.test('setDelay delays answers; the request log records them', async (t) => {
   const consul = await startConsul(t);
-  consul.setDelay(150, '/v1/catalog/');
+  // A long delay, so that "not delayed" stays distinguishable on a loaded machine.
+  consul.setDelay(1500, '/v1/catalog/');
   const slow = await call(consul.url, '/v1/catalog/services');
-  t.ok(slow.ms >= 145, `delayed ${slow.ms.toFixed(0)} ms`);
+  t.ok(slow.ms >= 1495, `delayed ${slow.ms.toFixed(0)} ms`);
   const fast = await call(consul.url, '/v1/health/service/svc?passing&tag=a&tag=b');
-  t.ok(fast.ms < 145, 'other paths not delayed');
+  t.ok(fast.ms < 1000, 'other paths not delayed');
   consul.setDelay(0);
   const logged = consul.requests.at(-1)!;
   t.same([logged.method, logged.path, logged.query.getAll('tag'), logged.query.has('passing')], ['GET', '/v1/health/service/svc', ['a', 'b'], true]);
