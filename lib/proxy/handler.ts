@@ -241,7 +241,7 @@ async function forwardWithRetries(
         requestId: x.id,
         firstByteTimeout: firstByteTimeout(pool, backend, sreq.model),
         idleTimeout: pool.config.timeouts.idle,
-        retryStatuses: mayRetry ? retryStatuses(retries.on) : NO_RETRY,
+        retryStatuses: mayRetry ? pool.retryStatuses : NO_RETRY,
       });
       if (config.explain.header) res.setHeader('x-switchyard-backend', backend.id);
       if (rt.draining) res.setHeader('connection', 'close');
@@ -377,16 +377,6 @@ function cookieValue(header: string | undefined, name: string): string | undefin
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-const statusSets = new WeakMap<readonly unknown[], ReadonlySet<number>>();
-function retryStatuses(on: readonly (string | number)[]): ReadonlySet<number> {
-  let s = statusSets.get(on);
-  if (!s) {
-    s = new Set(on.filter((v): v is number => typeof v === 'number'));
-    statusSets.set(on, s);
-  }
-  return s;
 }
 
 function modelList(table: RouteTable) {

@@ -54,6 +54,8 @@ export class PoolRuntime implements EndpointSink {
   inflight = 0;
   readonly scheduler: Scheduler;
   readonly retryBudget: RetryBudget;
+  /** Response statuses `retries.on` retries (the rest of `on` are failure kinds). */
+  readonly retryStatuses: ReadonlySet<number>;
   readonly queue: AdmissionQueue;
   /** Resolves on the first delivery from discovery (start and reload wait for it). */
   readonly ready: Promise<void>;
@@ -76,6 +78,7 @@ export class PoolRuntime implements EndpointSink {
     this.logger = deps.logger.child({ pool: name });
     this.ready = new Promise((r) => (this.markReady = r));
     this.retryBudget = new RetryBudget(config.retries);
+    this.retryStatuses = new Set(config.retries.on.filter((v): v is number => typeof v === 'number'));
     this.queue = new AdmissionQueue(config.queue, { onShed: (reason) => deps.onShed?.(name, reason) });
     this.perBackendLimit = config.breaker.max_requests_per_backend;
     if (config.health.enabled) this.checker = new ActiveHealthChecker(config.health);
