@@ -12,7 +12,7 @@ import { call, type Reply } from '../../support/http';
  * signal scraping (round-robin reads no signals), so backend request and connection counts
  * are exactly what clients sent through Switchyard.
  */
-export function quietPool(urls: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function quietPool(urls: (string | Record<string, unknown>)[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { backends: urls, strategy: 'round-robin', health: { enabled: false }, ...extra };
 }
 
