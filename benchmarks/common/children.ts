@@ -1,0 +1,94 @@
+// Starting and stopping the processes a benchmark needs. Every process started here is
+// remembered, and stopped (with all it started in turn) by stopAll(), or at the latest
+// when the runner exits; nothing else is ever signalled.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, openSync, closeSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from './ipc';
+import { processTree } from './procstat';
+
+export interface Started {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+}
+
+const live = new Set<Started>();
+
+function track(name: string, child: ChildProcess): Started {
+  if (child.pid === undefined) throw new Error(`${name}: failed to start`);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const started: Started = { name, pid: child.pid, child, exited };
+  live.add(started);
+  void exited.then(() => live.delete(started));
+  return started;
+}
+
+/** Forks a compiled Node script with an IPC channel; its output goes to ours. */
+export function forkScript(name: string, script: string, args: string[] = [], execArgv: string[] = []): Started {
+  return track(name, fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+}
+
+/** Spawns a command with stdout and stderr appended to `logFile`. */
+export function spawnCommand(name: string, command: string, args: string[], logFile: string): Started {
+  const fd = openSync(logFile, 'a');
+  try {
+    return track(name, spawn(command, args, { stdio: ['ignore', fd, fd] }));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs a forked script to its 'result' message and its exit; stops it if it takes too long. */
+export async function runForResult<T>(name: string, script: string, args: string[], timeoutMs: number): Promise<T> {
+  const started = forkScript(name, script, args);
+  try {
+    const result = await expect<T>(started.child, 'result', timeoutMs);
+    await Promise.race([started.exited, sleep(5000)]);
+    return result;
+  } finally {
+    await stop(started);
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGTERM, then SIGKILL for whatever of its tree outlives `graceMs`. */
+export async function stop(started: Started, graceMs = 5000): Promise<void> {
+  if (!live.has(started)) return;
+  const tree = processTree(started.pid);
+  signal(started.pid, 'SIGTERM');
+  await Promise.race([started.exited, sleep(graceMs)]);
+  for (const pid of tree) signal(pid, 'SIGKILL');
+  await started.exited;
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((s) => stop(s)));
+}
+
+process.on('exit', () => {
+  for (const s of live) for (const pid of processTree(s.pid)) signal(pid, 'SIGKILL');
+});
+
+/** The path of an executable on PATH (plus the sbin folders, where haproxy and nginx live). */
+export function which(command: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return join(dir, command);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,63 @@
+// The issue's targets for Switchyard, checked against one run's figures.
+import type { Scenario } from './scenarios';
+import { bare } from './setups/bare';
+import { haproxy } from './setups/haproxy';
+import { nginx } from './setups/nginx';
+import { switchyard } from './setups/switchyard';
+
+/** figures[scenario][setup][metric]: the median over the rounds. */
+export type Figures = Record<string, Record<string, Record<string, number>>>;
+
+interface Goal {
+  text: string;
+  scenario: string;
+  metric: string;
+  /** Compare with this setup's figure (a ratio), or else with the bound itself. */
+  relativeTo?: string;
+  min?: number;
+  max?: number;
+}
+
+export const GOALS: Goal[] = [
+  { text: 'SSE events/s ≥ 1.0× HAProxy', scenario: 'sse-64', metric: 'eps', relativeTo: haproxy.name, min: 1 },
+  { text: 'SSE events/s ≥ 0.95× bare Node', scenario: 'sse-64', metric: 'eps', relativeTo: bare.name, min: 0.95 },
+  { text: 'SSE first byte p50 ≤ bare Node', scenario: 'sse-64', metric: 'ttfb50', relativeTo: bare.name, max: 1 },
+  { text: 'SSE first byte p99 ≤ bare Node', scenario: 'sse-64', metric: 'ttfb99', relativeTo: bare.name, max: 1 },
+  { text: 'CPU/request ≤ 1.15× bare Node (64 conns)', scenario: 'small-64', metric: 'cpu', relativeTo: bare.name, max: 1.15 },
+  { text: 'CPU/request ≤ 1.15× bare Node (256 conns)', scenario: 'small-256', metric: 'cpu', relativeTo: bare.name, max: 1.15 },
+  { text: 'RSS per idle connection ≤ 20 KiB', scenario: 'idle-1000', metric: 'kib', max: 20 },
+];
+
+export interface Verdict {
+  goal: Goal;
+  /** Switchyard's figure, or its ratio to the reference setup. */
+  measured?: number;
+  pass?: boolean;
+  /** Why it could not be checked. */
+  skipped?: string;
+}
+
+export function check(goal: Goal, figures: Figures): Verdict {
+  const bySetup = figures[goal.scenario];
+  const subject = bySetup?.[switchyard.name]?.[goal.metric];
+  if (subject === undefined) return { goal, skipped: `no ${switchyard.name} figure` };
+  let measured = subject;
+  if (goal.relativeTo) {
+    const reference = bySetup[goal.relativeTo]?.[goal.metric];
+    if (reference === undefined) return { goal, skipped: `no ${goal.relativeTo} figure` };
+    measured = subject / reference;
+  }
+  const pass = (goal.min === undefined || measured >= goal.min) && (goal.max === undefined || measured <= goal.max);
+  return { goal, measured, pass };
+}
+
+/** The ratios printed after the tables: [numerator, denominator] setup names. */
+export const RATIOS: [string, string][] = [
+  [switchyard.name, bare.name],
+  [switchyard.name, haproxy.name],
+  [switchyard.name, nginx.name],
+  [bare.name, haproxy.name],
+];
+
+/** Metrics worth a ratio: all but the failure counts. */
+export const ratioMetrics = (scenario: Scenario) => scenario.metrics.filter((m) => m.key !== 'failed');

@@ -1,0 +1,142 @@
+// The data-plane benchmark: one backend reached directly and through each proxy, side by
+// side in one run, with the scenarios interleaved round by round (the machine is noisy).
+//   node dist/benchmarks/proxy/run.js [SCENARIO...] [--seconds 3] [--rounds 3]
+//        [--events 64] [--interval 5] [--setups direct,switchyard,bare,haproxy,nginx] [--profile]
+// --profile runs Switchyard alone under `node --cpu-prof` (small-64 unless scenarios are
+// named) and prints the hot spots in lib/.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { forkScript, stopAll } from '../common/children';
+import { hotSpots, hotSpotTable } from '../common/cpuprofile';
+import { expect } from '../common/ipc';
+import { median } from '../common/stats';
+import { fmt } from '../common/table';
+import type { Figures } from './goals';
+import { goalTable, ratioTable, scenarioTable } from './report';
+import { SCENARIOS, type Knobs, type Scenario } from './scenarios';
+import { SETUPS, type Running, type Setup, type SetupEnv } from './setups';
+import { switchyard } from './setups/switchyard';
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    events: { type: 'string', default: '64' },
+    interval: { type: 'string', default: '5' },
+    setups: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+
+const knobs: Knobs = { seconds: Number(opts.seconds), events: Number(opts.events) };
+const rounds = opts.profile ? 1 : Number(opts.rounds);
+const wanted = opts.profile ? ['switchyard'] : (opts.setups?.split(',') ?? []);
+const setups = SETUPS.filter((s) => wanted.length === 0 || wanted.some((w) => s.name.toLowerCase().startsWith(w.toLowerCase())));
+const names = positionals.length > 0 ? positionals : opts.profile ? ['small-64'] : SCENARIOS.map((s) => s.name);
+const scenarios = names.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}; known: ${SCENARIOS.map((s) => s.name)}`));
+const notes: string[] = [];
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+const rotate = <T>(list: T[], by: number) => [...list.slice(by % list.length), ...list.slice(0, by % list.length)];
+
+async function startSetups(env: SetupEnv): Promise<Map<Setup, Running>> {
+  const running = new Map<Setup, Running>();
+  for (const setup of setups) {
+    const missing = setup.missing();
+    if (missing) notes.push(`${setup.name} skipped: ${missing}.`);
+    else
+      await setup.start(env).then(
+        (r) => running.set(setup, r),
+        (err: Error) => notes.push(`${setup.name} failed to start: ${err.message}`),
+      );
+  }
+  return running;
+}
+
+/** Runs `scenario` on every setup, `rounds` times in rotating order; medians per metric. */
+async function measure(scenario: Scenario, running: Map<Setup, Running>): Promise<Figures[string]> {
+  const samples = new Map<string, Record<string, number>[]>();
+  const n = scenario.once ? 1 : rounds;
+  for (let round = 0; round < n; round++) {
+    for (const [setup, r] of rotate([...running], round)) {
+      try {
+        const figures = await scenario.run(r, knobs);
+        samples.set(setup.name, [...(samples.get(setup.name) ?? []), figures]);
+        const [first] = scenario.metrics;
+        console.error(`  ${scenario.name} ${round + 1}/${n} ${setup.name}: ${fmt(figures[first.key], first.decimals)} ${first.label}`);
+      } catch (err) {
+        notes.push(`${scenario.name} on ${setup.name}: ${(err as Error).message}`);
+      }
+      await sleep(250); // let closed connections wind down before the next setup
+    }
+  }
+  const medians: Figures[string] = {};
+  for (const [name, list] of samples)
+    medians[name] = Object.fromEntries(scenario.metrics.map((m) => [m.key, median(list.map((f) => f[m.key]))]));
+  return medians;
+}
+
+function logNotes(running: Map<Setup, Running>): void {
+  for (const [setup, r] of running) {
+    if (r.logFile) notes.push(`${setup.name} wrote ${fmt(statSync(r.logFile).size / 2 ** 20, 1)} MiB of logs.`);
+  }
+}
+
+async function profileHotSpots(running: Map<Setup, Running>, dir: string): Promise<void> {
+  await running.get(switchyard)?.stop(); // the profile is written on exit
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return void notes.push(`no profile in ${dir}: did the daemon exit cleanly on SIGTERM?`);
+  const spots = hotSpots(JSON.parse(readFileSync(join(dir, file), 'utf8')), '/lib/');
+  console.log(`\nSwitchyard's hot spots in lib/ (profile: ${join(dir, file)})\n`);
+  console.log(hotSpotTable(spots, 15, 'self') + '\n\n' + hotSpotTable(spots, 15, 'total'));
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  const profileDir = opts.profile ? mkdtempSync(join(tmpdir(), 'switchyard-profile-')) : undefined;
+  try {
+    const backend = forkScript('backend', join(__dirname, 'backend.js'), [opts.events!, opts.interval!]);
+    const port = await expect<number>(backend.child, 'ready', 10_000);
+    const running = await startSetups({ backend: `http://127.0.0.1:${port}`, backendPid: backend.pid, dir, profileDir });
+    const columns = [...running.keys()].map((s) => s.name);
+    console.log(`proxy benchmark: ${columns.join(', ')}; median of ${rounds} rounds of ${knobs.seconds} s`);
+    console.log(`System: Linux ${release()}, ${cpus()[0].model} × ${cpus().length}, Node ${process.version}\n`);
+
+    const figures: Figures = {};
+    const repeated = scenarios.filter((s) => !s.once);
+    const ordered = [...scenarios.filter((s) => s.once), ...(repeated.length > 0 ? [undefined, ...repeated] : [])];
+    for (const scenario of ordered) {
+      if (!scenario) {
+        console.error('warming up');
+        const warm = { ...knobs, seconds: 1 };
+        for (const r of running.values()) for (const s of SCENARIOS.filter((s) => !s.once)) await s.run(r, warm);
+        continue;
+      }
+      figures[scenario.name] = await measure(scenario, running);
+      console.log(`${scenario.name}: ${scenario.title}\n${scenarioTable(scenario, columns, figures)}\n`);
+    }
+    const ratios = ratioTable(scenarios, figures);
+    if (ratios) console.log(`Ratios\n${ratios}\n`);
+    if (running.has(switchyard) && ratios) console.log(`${goalTable(figures)}\n`);
+    logNotes(running);
+    if (profileDir) await profileHotSpots(running, profileDir);
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+    for (const note of notes) console.log(`Note: ${note}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopAll().finally(() => process.exit(130)));

@@ -1,0 +1,41 @@
+// Switchyard itself, with its features on as shipped: access log (to a file), active health
+// checks, Prometheus metrics, outlier detection, breakers, retries and queue at their defaults.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { freePort } from '../../common/net';
+import { startDaemon, type Setup } from './setup';
+
+const BIN = resolve(__dirname, '../../../bin/switchyard.js');
+
+function config(port: number, adminPort: number, backend: string): string {
+  return `# written by benchmarks/proxy
+listen: { host: 127.0.0.1, port: ${port} }
+admin: { host: 127.0.0.1, port: ${adminPort} }
+log: { level: info, access: true }   # access lines are info: "warn" would drop them
+limits: { keep_alive_timeout: 65s }   # idle clients must outlive the idle-connection scenario
+pools:
+  p:
+    backends: [${backend}]
+    strategy: round-robin
+routes:
+  - { name: r, match: { path_prefix: / }, pool: p }
+`;
+}
+
+export const switchyard: Setup = {
+  name: 'Switchyard',
+  missing: () => (existsSync(BIN) ? undefined : `${BIN} is not built yet`),
+  async start(env) {
+    const adminPort = await freePort();
+    const profile = env.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${env.profileDir}`] : [];
+    const daemon = {
+      name: 'switchyard',
+      command: process.execPath,
+      configFile: 'switchyard.yaml',
+      config: (port: number) => config(port, adminPort, env.backend),
+      args: (file: string) => [...profile, BIN, 'start', '--config', file],
+    };
+    // A long grace: on SIGTERM it drains, and a profile is written only on a clean exit.
+    return startDaemon(env, daemon, 20_000);
+  },
+};
