@@ -35,8 +35,9 @@ export function consulPool(consul: Record<string, unknown>, extra: Record<string
   return { consul: { service: SERVICE, ...consul }, strategy: 'round-robin', ...extra };
 }
 
-export async function startSims(t: Test, n: number): Promise<SimFleet> {
-  const fleet = await startSimFleet({ instances: n, port: 0, timeScale: 0.01, models: [MODEL] });
+/** `timeScale` 0.01: a one-token completion takes well under a millisecond of sim time. */
+export async function startSims(t: Test, n: number, timeScale = 0.01): Promise<SimFleet> {
+  const fleet = await startSimFleet({ instances: n, port: 0, timeScale, models: [MODEL] });
   t.teardown(() => fleet.close());
   return fleet;
 }
