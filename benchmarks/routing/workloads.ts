@@ -1,0 +1,173 @@
+// The three workloads of shared/reference/simulator.md §7, as streams of chat requests.
+// Text is made of seeded pseudo-words: the simulator's tokenizer makes one token of each
+// word, so "2,048 tokens" is 2,048 words. Every run draws its own salt, so a run never hits
+// blocks cached by the one before it on the same fleet.
+//
+// A workload hands out requests one at a time (`next`) and hears how each ended (`done`):
+// the multi-turn chat needs the reply to build the session's next turn, the others ignore it.
+
+export interface ChatRequest {
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+  /** Index of the session (chat) this turn belongs to. */
+  session?: number;
+}
+
+export interface Workload {
+  /** The next request, or undefined when there is none left (or none ready yet). */
+  next(): ChatRequest | undefined;
+  done(req: ChatRequest, reply: string | undefined): void;
+  /** Whether the load generator must collect the reply text for `done`. */
+  readonly wantsReply: boolean;
+}
+
+export const MODEL = 'llama-3-8b';
+
+/** mulberry32: small, fast, seeded. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` one-token pseudo-words ("k3x9q …"), about 5.5 characters per token. */
+function words(rand: () => number, n: number): string {
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * 0x7fffffff).toString(36).slice(0, 3 + Math.floor(rand() * 4));
+  return out.join(' ');
+}
+
+/** Log-normal with the given mean and σ of the underlying normal, rounded, clipped to [lo, hi]. */
+function lognormal(rand: () => number, mean: number, sigma: number, lo: number, hi: number): number {
+  const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const v = Math.round(mean * Math.exp(sigma * z - (sigma * sigma) / 2));
+  return Math.min(hi, Math.max(lo, v));
+}
+
+function body(messages: { role: string; content: string }[], maxTokens: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model: MODEL,
+    messages,
+    max_tokens: maxTokens,
+    ignore_eos: true, // output lengths are the workload's, whatever the backend draws
+    stream: true,
+    stream_options: { include_usage: true },
+    ...extra,
+  };
+}
+
+/** A fixed list of independent requests, handed out in order. */
+function listWorkload(list: ChatRequest[]): Workload {
+  let i = 0;
+  return { next: () => list[i++], done: () => {}, wantsReply: false };
+}
+
+export interface W1Shape {
+  groups: number;
+  perGroup: number;
+  systemTokens: number;
+  questionTokens: number;
+  outputTokens: number;
+}
+
+/** W1 (SGLang generated-shared-prefix): groups share a long system prompt; shuffled, as sent at once. */
+export function sharedPrefix(shape: W1Shape, seed: number): Workload {
+  const rand = rng(seed);
+  const list: ChatRequest[] = [];
+  for (let g = 0; g < shape.groups; g++) {
+    const system = words(rand, shape.systemTokens);
+    for (let q = 0; q < shape.perGroup; q++) {
+      const messages = [
+        { role: 'system', content: system },
+        { role: 'user', content: words(rand, shape.questionTokens) },
+      ];
+      list.push({ body: body(messages, shape.outputTokens), headers: {} });
+    }
+  }
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+  return listWorkload(list);
+}
+
+export interface NoPrefixShape {
+  requests: number;
+  /** ShareGPT means (vLLM blog 2024-09-05): 202 in, 179 out. */
+  meanIn: number;
+  meanOut: number;
+}
+
+/** Independent prompts with ShareGPT-like lengths: nothing to share, nothing to stick to. */
+export function noPrefix(shape: NoPrefixShape, seed: number): Workload {
+  const rand = rng(seed);
+  const list: ChatRequest[] = [];
+  for (let i = 0; i < shape.requests; i++) {
+    const input = lognormal(rand, shape.meanIn, 0.8, 8, 2048);
+    const output = lognormal(rand, shape.meanOut, 0.8, 4, 1024);
+    list.push({ body: body([{ role: 'user', content: words(rand, input) }], output), headers: {} });
+  }
+  return listWorkload(list);
+}
+
+export interface ChatShape {
+  /** Sessions open at once; a finished session is replaced by a new one. */
+  sessions: number;
+  turns: number;
+  systemTokens: number;
+  userTokens: number;
+  outputTokens: number;
+}
+
+interface Session {
+  key: string;
+  messages: { role: string; content: string }[];
+  turns: number;
+  busy: boolean;
+}
+
+/**
+ * Multi-turn chat: each session has its own system prompt and sends `turns` turns, each the
+ * whole conversation so far plus a new user message, so its prefix grows by the previous
+ * reply and question. The session key goes in `x-session-id` and in the body's `user`.
+ * `next` picks an idle session at random (open loop: the caller decides when).
+ */
+export function multiTurnChat(shape: ChatShape, seed: number): Workload {
+  const rand = rng(seed);
+  const salt = Math.floor(rand() * 1e9).toString(36);
+  let opened = 0;
+  const open = (): Session => ({
+    key: `s${salt}-${opened++}`,
+    messages: [{ role: 'system', content: words(rand, shape.systemTokens) }],
+    turns: 0,
+    busy: false,
+  });
+  const sessions: Session[] = Array.from({ length: shape.sessions }, open);
+  return {
+    wantsReply: true,
+    next() {
+      const idle = sessions.filter((s) => !s.busy);
+      // All busy: open one more rather than hold the arrival back (the load stays open).
+      const s = idle.length > 0 ? idle[Math.floor(rand() * idle.length)]! : (sessions.push(open()), sessions[sessions.length - 1]!);
+      s.busy = true;
+      s.messages.push({ role: 'user', content: words(rand, shape.userTokens) });
+      return {
+        body: body(s.messages.slice(), shape.outputTokens, { user: s.key }),
+        headers: { 'x-session-id': s.key },
+        session: sessions.indexOf(s),
+      };
+    },
+    done(req, reply) {
+      const s = sessions[req.session!]!;
+      s.busy = false;
+      s.turns++;
+      if (reply === undefined || s.turns >= shape.turns) sessions[req.session!] = open();
+      else s.messages.push({ role: 'assistant', content: reply });
+    },
+  };
+}
