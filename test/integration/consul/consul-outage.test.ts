@@ -24,7 +24,7 @@ t.test('Consul down for the whole run leaves traffic untouched', async (t) => {
   t.match(f1, { err: String, failures: 1 }, 'the parked watch saw Consul go');
 
   // Traffic across the retry that finds Consul still gone (plan.go backoff: ~5 s after the first failure).
-  const tr = traffic(t, d.url);
+  const tr = traffic(t, d.url, 2, 10);
   const secondFailure = nextLog(d, watchFailed, 10_000);
   await tr.until(() => true, Date.now() + 500, 5000, 'after half a second of traffic');
   const f2 = await secondFailure;
@@ -47,7 +47,7 @@ t.test('an index that moves backwards causes a full resync, then blocking resume
   register(consul, b, 'b');
   const d = await daemon(t, { consul: consulSection(consul.url), pools: { gpu: consulPool({}) }, routes: ROUTES });
   await consul.waitForBlocked();
-  const tr = traffic(t, d.url, 2);
+  const tr = traffic(t, d.url, 2, 10);
 
   const parkedAt = Number(consul.requests.filter((r) => r.path === HEALTH).at(-1)!.query.get('index'));
   t.ok(parkedAt > 1, `the watch is parked at index ${parkedAt}`);
