@@ -59,12 +59,14 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
   return { fleet, d, agent, idOf: (i) => `127.0.0.1:${i.port}` };
 }
 
-export function chatBody(opts: { stream?: boolean; maxTokens?: number; content?: string } = {}): string {
+/** An OpenAI chat body; `ignoreEos` makes the sim generate exactly `maxTokens` tokens (vLLM's ignore_eos). */
+export function chatBody(opts: { stream?: boolean; maxTokens?: number; content?: string; ignoreEos?: boolean } = {}): string {
   return JSON.stringify({
     model: MODEL,
     messages: [{ role: 'user', content: opts.content ?? 'hello there' }],
     max_tokens: opts.maxTokens ?? 8,
     ...(opts.stream ? { stream: true } : {}),
+    ...(opts.ignoreEos ? { ignore_eos: true } : {}),
   });
 }
 
@@ -188,11 +190,11 @@ export interface OpenStream {
   readToEnd(): Promise<'end' | Error>;
 }
 
-/** Start an SSE chat completion through the proxy and return once its head arrived. */
+/** Start an SSE chat completion (by default 4,000 tokens, ignore_eos) through the proxy and return once its head arrived. */
 export async function openStream(rig: Rig, opts: { body?: string; signal?: AbortSignal } = {}): Promise<OpenStream> {
   const r = await request(`${rig.d.url}/v1/chat/completions`, {
     method: 'POST',
-    body: opts.body ?? chatBody({ stream: true, maxTokens: 4000 }),
+    body: opts.body ?? chatBody({ stream: true, maxTokens: 4000, ignoreEos: true }),
     headers: { 'content-type': 'application/json' },
     dispatcher: rig.agent,
     signal: opts.signal,
