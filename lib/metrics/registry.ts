@@ -67,35 +67,22 @@ export class Metrics {
     this.reloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reload attempts by result.', labelNames: ['result'], registers });
     this.configInfo = new Gauge({ name: 'switchyard_config_info', help: 'The active config; value 1, label hash.', labelNames: ['hash'], registers });
 
-    const self = this;
+    this.backendGauge('switchyard_inflight_requests', 'Requests in flight to each backend.', (b) => b.inflight);
+    this.backendGauge('switchyard_backend_up', '1 when the backend may take new requests, else 0.', (b) => (b.up ? 1 : 0));
+    this.backendGauge('switchyard_breaker_state', 'Circuit breaker per backend: 0 closed, 1 half-open, 2 open.', (b) => b.breaker);
+  }
+
+  /** A {pool,backend} gauge read from the pools at scrape time. */
+  private backendGauge(name: string, help: string, value: (b: BackendGaugeSource) => number): void {
+    const source = () => this.backendSource();
     new Gauge({
-      name: 'switchyard_inflight_requests',
-      help: 'Requests in flight to each backend.',
+      name,
+      help,
       labelNames: ['pool', 'backend'],
-      registers,
+      registers: [this.registry],
       collect() {
         this.reset();
-        for (const b of self.backendSource()) this.set({ pool: b.pool, backend: b.backend }, b.inflight);
-      },
-    });
-    new Gauge({
-      name: 'switchyard_backend_up',
-      help: '1 when the backend may take new requests, else 0.',
-      labelNames: ['pool', 'backend'],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of self.backendSource()) this.set({ pool: b.pool, backend: b.backend }, b.up ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'switchyard_breaker_state',
-      help: 'Circuit breaker per backend: 0 closed, 1 half-open, 2 open.',
-      labelNames: ['pool', 'backend'],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of self.backendSource()) this.set({ pool: b.pool, backend: b.backend }, b.breaker);
+        for (const b of source()) this.set({ pool: b.pool, backend: b.backend }, value(b));
       },
     });
   }
