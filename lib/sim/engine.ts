@@ -165,10 +165,6 @@ export class EngineRequest {
     this.computeTarget = prompt.length;
     this.readyAt = arrival;
   }
-
-  get prefilling(): boolean {
-    return this.numComputed < this.computeTarget;
-  }
 }
 
 /** FCFS queue with O(1) push/shift/unshift (preempted requests go back to the head). */
@@ -438,9 +434,6 @@ export class Engine {
   get loading(): boolean {
     for (const m of this.models.values()) if (m.state === 'loading') return true;
     return false;
-  }
-  get stepInFlight(): boolean {
-    return this.stepEnd !== Infinity;
   }
 
   /** Fraction of the last second (model time) the engine spent in steps, in [0,1]. */

@@ -34,18 +34,6 @@ export class Histogram {
     this.count++;
   }
 
-  /** Quantile estimate from the buckets (upper bound of the bucket holding it). */
-  quantile(q: number): number {
-    if (this.count === 0) return NaN;
-    const rank = q * this.count;
-    let acc = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      acc += this.counts[i]!;
-      if (acc >= rank) return i < this.bounds.length ? this.bounds[i]! : Infinity;
-    }
-    return Infinity;
-  }
-
   /** Prometheus text lines for this histogram with the given label string (`a="b",c="d"`). */
   render(name: string, labels: string, out: string[]): void {
     const sep = labels ? ',' : '';

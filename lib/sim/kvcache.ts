@@ -206,7 +206,7 @@ export class BlockPool {
     this.debt += remove;
   }
 
-  /** Hashes of the free queue from the LRU head, for tests and /sim/state. */
+  /** Hashes of the free queue from the LRU head (-1 = uncached), for tests. */
   freeQueueHashes(limit = Infinity): number[] {
     const out: number[] = [];
     for (let b = this.head.next!; b !== this.tail && out.length < limit; b = b.next!) out.push(b.hash);

@@ -504,9 +504,15 @@ export class SimInstance {
       this.sendError(res, 400, 'BadRequestError', r.problems.join('; '));
       return;
     }
-    // answer before a crash or a refusal takes the listener down
-    this.sendJson(res, 200, { ...this.knobs, ...r.patch });
-    res.on('finish', () => this.setFailure(r.patch));
+    // a crash or a refusal takes the listener down: it starts once the answer is out
+    const { crash, refuse_connections, ...now } = r.patch;
+    const knobs = this.setFailure(now);
+    this.sendJson(res, 200, refuse_connections === undefined ? knobs : { ...knobs, refuse_connections });
+    if (crash !== undefined || refuse_connections !== undefined) {
+      const later: AdminPatch = crash !== undefined ? { crash } : {};
+      if (refuse_connections !== undefined) later.refuse_connections = refuse_connections;
+      res.on('finish', () => this.setFailure(later));
+    }
   }
 
   // --- generation ------------------------------------------------------------------------
@@ -684,7 +690,7 @@ class ResponseSink implements RequestSink, Flushable {
     private readonly inst: SimInstance,
     private readonly res: http.ServerResponse,
     private readonly kind: 'chat' | 'completion',
-    model: string,
+    private readonly model: string,
     private readonly stream: boolean,
     private readonly includeUsage: boolean,
     private readonly continuousUsage: boolean,
@@ -781,7 +787,7 @@ class ResponseSink implements RequestSink, Flushable {
       id: this.id,
       object: this.kind === 'chat' ? 'chat.completion' : 'text_completion',
       created: this.created,
-      model: JSON.parse(this.modelJson) as string,
+      model: this.model,
       choices: [choice],
       usage: {
         prompt_tokens: r.promptLen,

@@ -33,7 +33,55 @@ export function pieces(text: string): string[] {
   return text.match(PIECE) ?? [];
 }
 
+/** Token ids of `text`: the ids of pieces(text), computed in one pass for ASCII text. */
 export function tokenize(text: string): number[] {
+  const out: number[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return tokenizeRegex(text); // non-ASCII: let the Unicode regex decide
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      i++;
+      continue;
+    }
+    if (WORD[c]) {
+      let h = 0x811c9dc5;
+      let j = i;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d >= 128) return tokenizeRegex(text);
+        if (!WORD[d]) break;
+        h = Math.imul(h ^ d, 0x01000193);
+      }
+      out.push(h >>> 0);
+      i = j;
+      continue;
+    }
+    if (c === 60 /* < */ && text.charCodeAt(i + 1) === 124 /* | */) {
+      // special token <|name|>: 1–32 characters other than "|" and whitespace
+      let j = i + 2;
+      while (j < n && j - i - 2 <= 32) {
+        const d = text.charCodeAt(j);
+        if (d === 124 || d === 32 || (d >= 9 && d <= 13) || d >= 128) break;
+        j++;
+      }
+      if (j > i + 2 && j - i - 2 <= 32 && text.charCodeAt(j) === 124 && text.charCodeAt(j + 1) === 62 /* > */) {
+        out.push(tokenId(text.slice(i, j + 2)));
+        i = j + 2;
+        continue;
+      }
+    }
+    out.push(Math.imul(0x811c9dc5 ^ c, 0x01000193) >>> 0); // one punctuation mark
+    i++;
+  }
+  return out;
+}
+
+const WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) WORD[c] = /[A-Za-z0-9_]/.test(String.fromCharCode(c)) ? 1 : 0;
+
+function tokenizeRegex(text: string): number[] {
   const out: number[] = [];
   PIECE.lastIndex = 0;
   let m: RegExpExecArray | null;

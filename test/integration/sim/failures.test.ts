@@ -170,8 +170,8 @@ t.test('refuse_connections: the port refuses, then serves again', async (t) => {
   t.equal(inst.instance.listening, false);
   inst.setFailure({ refuse_connections: false });
   t.ok(await until(async () => (await fetch(`${inst.url}/health`).catch(() => null))?.status === 200), 'back on the same port');
-  // a timed refusal (model ms) ends by itself
-  inst.setFailure({ refuse_connections: 2000 });
+  // a timed refusal (model ms) ends by itself: 100 s of model time = 1 s here
+  inst.setFailure({ refuse_connections: 100_000 });
   t.ok(await refused(inst.url));
   t.ok(await until(async () => (await fetch(`${inst.url}/health`).catch(() => null))?.status === 200));
   t.equal(inst.instance.knobs.refuse_connections, false);
@@ -181,7 +181,7 @@ t.test('crash: streams reset, listener down, back with a cold cache', async (t) 
   const prompt = 'the harbor pilot knows every berth '.repeat(30);
   await fetch(`${inst.url}/v1/completions`, { method: 'POST', headers: json, body: JSON.stringify({ model: 'llama-3-8b', prompt, max_tokens: 1 }) });
   t.ok(inst.state().kv.cached_blocks > 0);
-  const stream = await chat(inst.url, { stream: true, max_tokens: 5000, ignore_eos: true });
+  const stream = await chat(inst.url, { stream: true, max_tokens: 100_000, ignore_eos: true }); // outlives the test
   const reader = stream.body!.getReader();
   await reader.read();
   const res = await admin(inst.url, { crash: 100 }); // 100 s of model time = 1 s here
@@ -201,7 +201,8 @@ t.test('crash: streams reset, listener down, back with a cold cache', async (t) 
 
 t.test('cold model load over HTTP: the request waits, then /v1/models lists the new model', async (t) => {
   await fleet.close();
-  fleet = await startSimFleet({ port: 0, timeScale: 0.001, models: ['llama-3-8b:16', 'mistral-7b:14'], maxLoadedModels: 1 });
+  // the load takes 27 s of model time: 1.35 s here, long enough to watch it
+  fleet = await startSimFleet({ port: 0, timeScale: 0.05, models: ['llama-3-8b:16', 'mistral-7b:14'], maxLoadedModels: 1 });
   inst = fleet.instances[0]!;
   const list = async () => ((await (await fetch(`${inst.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
   t.same(await list(), ['llama-3-8b']);

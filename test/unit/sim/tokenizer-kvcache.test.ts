@@ -1,6 +1,6 @@
 import t from 'tap';
 import { BlockPool, blockHash } from '../../../lib/sim/kvcache';
-import { LEXICON, pieces, renderChat, tokenize } from '../../../lib/sim/tokenizer';
+import { LEXICON, pieces, renderChat, tokenId, tokenize } from '../../../lib/sim/tokenizer';
 
 t.test('tokenizer: deterministic, words and punctuation, special tokens whole', async (t) => {
   t.same(pieces('Hello, world!  <|user|>\nx_1'), ['Hello', ',', 'world', '!', '<|user|>', 'x_1']);
@@ -58,4 +58,17 @@ t.test('block pool: free queue order, touch, shrink with debt', async (t) => {
   t.equal(pool.total, 2, 'a freed block pays the debt instead of returning to the queue');
   pool.resize(4);
   t.equal(pool.targetBlocks, 4);
+});
+
+t.test('the one-pass tokenizer gives the ids of the regex pieces', async (t) => {
+  const samples = [
+    'Hello, world!  <|user|>\nx_1',
+    '<|system|>\nYou are <|not a special|> token <||> <|a|b|> end',
+    'tabs\tand\r\nnewlines; (parens) [brackets] {braces} 3.14 -- ok?',
+    'unicode: café naïve 東京 emoji 🚂 mixed_ascii',
+    '<|' + 'x'.repeat(32) + '|> <|' + 'y'.repeat(33) + '|>',
+    '',
+    '   ',
+  ];
+  for (const s of samples) t.same(tokenize(s), pieces(s).map(tokenId), JSON.stringify(s));
 });
