@@ -22,13 +22,13 @@ t.test('a backend whose check turns critical stops receiving new requests within
 
   const flip = Date.now();
   consul.setCheckStatus('service:b', 'critical', 'HTTP GET /health: 503');
-  // Traffic runs on to half a second past the bound, so there is something to see.
-  await tr.until(() => true, flip + BOUND_MS + 500, 5000, 'sent 1.5 s after the flip');
+  // Traffic runs on to a second past the bound, so there is something to see.
+  await tr.until(() => true, flip + 2 * BOUND_MS, 5000, 'sent 2 s after the flip');
   const toB = tr.between(flip).filter((s) => s.backend === b.id);
   const lastToB = toB.length ? Math.max(...toB.map((s) => s.sent)) - flip : 0;
   t.ok(lastToB <= BOUND_MS, `${toB.length} requests sent after the flip went to ${b.id}, the last ${lastToB} ms after it (bound ${BOUND_MS} ms)`);
-  const after = tr.between(flip + BOUND_MS, flip + BOUND_MS + 500);
-  t.ok(after.length >= 20, `${after.length} requests sent in the half second past the bound`);
+  const after = tr.between(flip + BOUND_MS, flip + 2 * BOUND_MS);
+  t.ok(after.length >= 10, `${after.length} requests sent in the second past the bound`);
   t.same(backends(after), [a.id, c.id].sort(), 'past the bound only the passing backends serve');
 
   const pass = Date.now();
