@@ -1,7 +1,9 @@
-// Hot spots of a V8 CPU profile (node --cpu-prof): self and inclusive time per function.
+// Hot spots of a V8 CPU profile (node --cpu-prof): self time per area (a package, node's
+// internals, GC, a folder of the project) and self and inclusive time per function.
 //   node dist/benchmarks/common/cpuprofile.js FILE.cpuprofile [FILTER] [TOP]
-// FILTER keeps functions whose script path contains it (e.g. /lib/ for the project's own).
+// FILTER keeps functions whose script path contains it (e.g. dist/lib/ for the project's own).
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fmt, formatTable } from './table';
 
 interface ProfileNode {
@@ -19,13 +21,22 @@ interface Profile {
 export interface HotSpot {
   fn: string;
   where: string;
-  /** Shares of all sampled time, 0..1. */
+  /** Shares of the busy time (samples other than (idle)), 0..1. */
   self: number;
   total: number;
 }
 
 const keyOf = (n: ProfileNode) =>
-  `${n.callFrame.functionName || '(anonymous)'}\t${n.callFrame.url.replace(/^file:\/\//, '')}:${n.callFrame.lineNumber + 1}`;
+  `${n.callFrame.functionName || '(anonymous)'}\t${relative(process.cwd(), n.callFrame.url.replace(/^file:\/\//, ''))}:${n.callFrame.lineNumber + 1}`;
+
+/** The package, node's internals, a V8 pseudo-frame such as (garbage collector), or the project's folder. */
+function areaOf(spot: HotSpot): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(spot.where);
+  if (pkg) return pkg[1];
+  if (spot.where.startsWith('node:')) return 'node internals';
+  if (spot.where.startsWith(':')) return spot.fn; // (program), (garbage collector), (idle)
+  return spot.where.split('/').slice(0, -1).join('/');
+}
 
 export function hotSpots(profile: Profile, filter = ''): HotSpot[] {
   const key = new Map(profile.nodes.map((n) => [n.id, keyOf(n)]));
@@ -35,6 +46,7 @@ export function hotSpots(profile: Profile, filter = ''): HotSpot[] {
   const total = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
+    if (key.get(id)!.startsWith('(idle)')) return;
     const dt = profile.timeDeltas[i] ?? 0;
     all += dt;
     self.set(key.get(id)!, (self.get(key.get(id)!) ?? 0) + dt);
@@ -51,6 +63,13 @@ export function hotSpots(profile: Profile, filter = ''): HotSpot[] {
     });
 }
 
+export function areaTable(spots: HotSpot[], top: number): string {
+  const areas = new Map<string, number>();
+  for (const s of spots) areas.set(areaOf(s), (areas.get(areaOf(s)) ?? 0) + s.self);
+  const rows = [...areas].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return formatTable(['area', 'self %'], rows.map(([area, self]) => [area, fmt(self * 100, 1)]));
+}
+
 export function hotSpotTable(spots: HotSpot[], top: number, by: 'self' | 'total'): string {
   const rows = [...spots]
     .sort((a, b) => b[by] - a[by])
@@ -61,7 +80,9 @@ export function hotSpotTable(spots: HotSpot[], top: number, by: 'self' | 'total'
 
 if (require.main === module) {
   const [file, filter = '', top = '20'] = process.argv.slice(2);
-  const spots = hotSpots(JSON.parse(readFileSync(file, 'utf8')) as Profile, filter);
-  console.log('By self time:\n' + hotSpotTable(spots, Number(top), 'self'));
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  console.log('Self time by area:\n' + areaTable(hotSpots(profile), Number(top)));
+  const spots = hotSpots(profile, filter);
+  console.log('\nBy self time:\n' + hotSpotTable(spots, Number(top), 'self'));
   console.log('\nBy inclusive time:\n' + hotSpotTable(spots, Number(top), 'total'));
 }

@@ -1,12 +1,10 @@
 // The issue's targets for Switchyard, checked against one run's figures.
+import type { Samples } from './samples';
 import type { Scenario } from './scenarios';
 import { bare } from './setups/bare';
 import { haproxy } from './setups/haproxy';
 import { nginx } from './setups/nginx';
 import { switchyard } from './setups/switchyard';
-
-/** figures[scenario][setup][metric]: the median over the rounds. */
-export type Figures = Record<string, Record<string, Record<string, number>>>;
 
 interface Goal {
   text: string;
@@ -37,16 +35,12 @@ export interface Verdict {
   skipped?: string;
 }
 
-export function check(goal: Goal, figures: Figures): Verdict {
-  const bySetup = figures[goal.scenario];
-  const subject = bySetup?.[switchyard.name]?.[goal.metric];
-  if (subject === undefined) return { goal, skipped: `no ${switchyard.name} figure` };
-  let measured = subject;
-  if (goal.relativeTo) {
-    const reference = bySetup[goal.relativeTo]?.[goal.metric];
-    if (reference === undefined) return { goal, skipped: `no ${goal.relativeTo} figure` };
-    measured = subject / reference;
-  }
+export function check(goal: Goal, samples: Samples): Verdict {
+  if (!samples.has(goal.scenario, switchyard.name)) return { goal, skipped: `no ${switchyard.name} figure` };
+  if (goal.relativeTo && !samples.has(goal.scenario, goal.relativeTo)) return { goal, skipped: `no ${goal.relativeTo} figure` };
+  const measured = goal.relativeTo
+    ? samples.ratio(goal.scenario, switchyard.name, goal.relativeTo, goal.metric)
+    : samples.median(goal.scenario, switchyard.name, goal.metric);
   const pass = (goal.min === undefined || measured >= goal.min) && (goal.max === undefined || measured <= goal.max);
   return { goal, measured, pass };
 }

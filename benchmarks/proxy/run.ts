@@ -1,21 +1,20 @@
 // The data-plane benchmark: one backend reached directly and through each proxy, side by
 // side in one run, with the scenarios interleaved round by round (the machine is noisy).
-//   node dist/benchmarks/proxy/run.js [SCENARIO...] [--seconds 3] [--rounds 3]
+//   node dist/benchmarks/proxy/run.js [SCENARIO...] [--seconds 2] [--rounds 4]
 //        [--events 64] [--interval 5] [--setups direct,switchyard,bare,haproxy,nginx] [--profile]
 // --profile runs Switchyard alone under `node --cpu-prof` (small-64 unless scenarios are
 // named) and prints the hot spots in lib/.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { forkScript, stopAll } from '../common/children';
-import { hotSpots, hotSpotTable } from '../common/cpuprofile';
+import { areaTable, hotSpots, hotSpotTable } from '../common/cpuprofile';
 import { expect } from '../common/ipc';
-import { median } from '../common/stats';
 import { fmt } from '../common/table';
-import type { Figures } from './goals';
 import { goalTable, ratioTable, scenarioTable } from './report';
+import { Samples } from './samples';
 import { SCENARIOS, type Knobs, type Scenario } from './scenarios';
 import { SETUPS, type Running, type Setup, type SetupEnv } from './setups';
 import { switchyard } from './setups/switchyard';
@@ -23,8 +22,8 @@ import { switchyard } from './setups/switchyard';
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    seconds: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '4' },
     events: { type: 'string', default: '64' },
     interval: { type: 'string', default: '5' },
     setups: { type: 'string' },
@@ -61,27 +60,22 @@ async function startSetups(env: SetupEnv): Promise<Map<Setup, Running>> {
   return running;
 }
 
-/** Runs `scenario` on every setup, `rounds` times in rotating order; medians per metric. */
-async function measure(scenario: Scenario, running: Map<Setup, Running>): Promise<Figures[string]> {
-  const samples = new Map<string, Record<string, number>[]>();
+/** Runs `scenario` on every setup, `rounds` times in rotating order. */
+async function measure(scenario: Scenario, running: Map<Setup, Running>, samples: Samples): Promise<void> {
   const n = scenario.once ? 1 : rounds;
   for (let round = 0; round < n; round++) {
     for (const [setup, r] of rotate([...running], round)) {
       try {
         const figures = await scenario.run(r, knobs);
-        samples.set(setup.name, [...(samples.get(setup.name) ?? []), figures]);
-        const [first] = scenario.metrics;
-        console.error(`  ${scenario.name} ${round + 1}/${n} ${setup.name}: ${fmt(figures[first.key], first.decimals)} ${first.label}`);
+        samples.add(scenario.name, setup.name, round, figures);
+        const line = scenario.metrics.map((m) => `${m.label} ${fmt(figures[m.key], m.decimals)}`).join(', ');
+        console.error(`  ${scenario.name} ${round + 1}/${n} ${setup.name}: ${line}`);
       } catch (err) {
         notes.push(`${scenario.name} on ${setup.name}: ${(err as Error).message}`);
       }
       await sleep(250); // let closed connections wind down before the next setup
     }
   }
-  const medians: Figures[string] = {};
-  for (const [name, list] of samples)
-    medians[name] = Object.fromEntries(scenario.metrics.map((m) => [m.key, median(list.map((f) => f[m.key]))]));
-  return medians;
 }
 
 function logNotes(running: Map<Setup, Running>): void {
@@ -94,9 +88,10 @@ async function profileHotSpots(running: Map<Setup, Running>, dir: string): Promi
   await running.get(switchyard)?.stop(); // the profile is written on exit
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return void notes.push(`no profile in ${dir}: did the daemon exit cleanly on SIGTERM?`);
-  const spots = hotSpots(JSON.parse(readFileSync(join(dir, file), 'utf8')), '/lib/');
-  console.log(`\nSwitchyard's hot spots in lib/ (profile: ${join(dir, file)})\n`);
-  console.log(hotSpotTable(spots, 15, 'self') + '\n\n' + hotSpotTable(spots, 15, 'total'));
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const ours = hotSpots(profile, relative(process.cwd(), join(__dirname, '../../lib')) + '/');
+  console.log(`\nWhere Switchyard's time goes (profile: ${join(dir, file)})\n\n${areaTable(hotSpots(profile), 15)}\n`);
+  console.log(`Its own functions in lib/\n\n${hotSpotTable(ours, 15, 'total')}`);
 }
 
 async function main(): Promise<void> {
@@ -107,10 +102,10 @@ async function main(): Promise<void> {
     const port = await expect<number>(backend.child, 'ready', 10_000);
     const running = await startSetups({ backend: `http://127.0.0.1:${port}`, backendPid: backend.pid, dir, profileDir });
     const columns = [...running.keys()].map((s) => s.name);
-    console.log(`proxy benchmark: ${columns.join(', ')}; median of ${rounds} rounds of ${knobs.seconds} s`);
+    console.log(`proxy benchmark: ${columns.join(', ')}; medians of ${rounds} rounds of ${knobs.seconds} s, ratios per round`);
     console.log(`System: Linux ${release()}, ${cpus()[0].model} × ${cpus().length}, Node ${process.version}\n`);
 
-    const figures: Figures = {};
+    const samples = new Samples();
     const repeated = scenarios.filter((s) => !s.once);
     const ordered = [...scenarios.filter((s) => s.once), ...(repeated.length > 0 ? [undefined, ...repeated] : [])];
     for (const scenario of ordered) {
@@ -120,12 +115,12 @@ async function main(): Promise<void> {
         for (const r of running.values()) for (const s of SCENARIOS.filter((s) => !s.once)) await s.run(r, warm);
         continue;
       }
-      figures[scenario.name] = await measure(scenario, running);
-      console.log(`${scenario.name}: ${scenario.title}\n${scenarioTable(scenario, columns, figures)}\n`);
+      await measure(scenario, running, samples);
+      console.log(`${scenario.name}: ${scenario.title}\n${scenarioTable(scenario, columns, samples)}\n`);
     }
-    const ratios = ratioTable(scenarios, figures);
+    const ratios = ratioTable(scenarios, samples);
     if (ratios) console.log(`Ratios\n${ratios}\n`);
-    if (running.has(switchyard) && ratios) console.log(`${goalTable(figures)}\n`);
+    if (running.has(switchyard) && ratios) console.log(`${goalTable(samples)}\n`);
     logNotes(running);
     if (profileDir) await profileHotSpots(running, profileDir);
   } finally {
