@@ -174,12 +174,19 @@ t.test('the body reaches the upstream byte for byte, routed by its model', async
     t.equal(gotChunked.body.length, got.body.length, 'same rewritten body, whole or chunked');
   });
 
-  t.test('rewrite_model on a body beyond inspect_body_size: a clean 400, nothing forwarded', async (t) => {
-    const body = Buffer.from(JSON.stringify({ model: 'alias', prompt: 'p'.repeat(4 * WINDOW) }));
-    const before = rewritten.requests.length;
-    const r = await post(d, body);
-    t.equal(r.status, 400);
-    t.match(JSON.parse(r.text), { error: { code: 'bad_request', message: /inspect_body_size/ } });
-    t.equal(rewritten.requests.length, before, 'the upstream saw nothing');
+  t.test('rewrite_model on a body beyond inspect_body_size: the model is replaced, the rest streams through', async (t) => {
+    const body = Buffer.from(`{"model":"alias", "prompt":${JSON.stringify('p🦙'.repeat(4 * WINDOW))}, "seed":12345678901234567890}`);
+    const want = Buffer.from(body.toString('utf8').replace('"model":"alias"', '"model":"llama-3-8b-instruct"'));
+    t.not(sha(want), sha(body), 'the expected body differs from the sent one');
+    t.ok(body.length > 4 * WINDOW, `${body.length} bytes, past the ${WINDOW}-byte window`);
+    for (const [how, pieces] of [['whole', undefined], ['chunked', cut(body, [5, 12, 700, 3000, 9000])]] as const) {
+      const before = rewritten.requests.length;
+      const r = await post(d, pieces ? paced([...pieces]) : body);
+      t.equal(r.status, 200, `${how}: 200`);
+      const got = rewritten.requests[before]!;
+      t.equal(sha(got.body), sha(want), `${how}: the upstream got the body with only the model changed (${got.body.length} bytes)`);
+      if (how === 'whole') t.equal(got.headers['content-length'], String(want.length), 'content-length adjusted to the new body');
+      else t.equal(got.headers['transfer-encoding'], 'chunked', 'a chunked upload goes on chunked');
+    }
   });
 });
