@@ -17,10 +17,13 @@
 //    within 5%; the tick lag (how late the simulator's timer ran, real ms) says by how much
 //    delivery trailed the model clock.
 //
+// 3. Abort latency: a client drops a stream mid-generation; how long until /sim/state counts
+//    the abort (the proxy's tests expect it within 100 ms).
+//
 // The simulator runs as the real CLI (dist/bin/switchyard-sim.js) in a child process; this
 // process is the load generator. Options: --w1-scale X (default 1), --capacity
 // streams@scale,… (default 64@1,64@0.5,64@0.25,128@1), --capacity-seconds N (default 10),
-// --only w1|capacity. SIM_NODE_ARGS="--cpu-prof" profiles the simulator.
+// --only w1|capacity|abort. SIM_NODE_ARGS="--cpu-prof" profiles the simulator.
 import { setMaxListeners } from 'node:events';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -34,7 +37,7 @@ import { percentile } from '../common/stats';
 import { fmt, formatTable } from '../common/table';
 import { LoadClient, drive, type Sample } from '../routing/client';
 import { noPrefix, rng, sharedPrefix, type ChatRequest } from '../routing/workloads';
-import { Engine, getProfile, renderChat, tokenize, type EngineRequest, type Profile, type SimState } from '../../lib/sim';
+import { Engine, getProfile, renderChat, startSimFleet, tokenize, type EngineRequest, type Profile, type SimState } from '../../lib/sim';
 
 const { values: opts } = parseArgs({
   options: {
@@ -253,23 +256,22 @@ async function runCapacity(streams: number, timeScale: number, seconds: number):
   const clients = sim.urls.map((u) => new LoadClient(u, streams + 16));
   try {
     const perBackend = Math.ceil((seconds * streams * 1.5) / Math.max(timeScale, 0.05)) + streams;
+    const workloads = clients.map((_, i) => noPrefix({ requests: perBackend, meanIn: 200, meanOut: 180 }, 1000 + i)); // built before the clock starts
     const cpu0 = cpuMicros(sim.proc.pid);
     const t0 = performance.now();
-    // mean number of running requests over the run (sampled every 500 ms after the first second)
+    // mean number of running requests while the load is on (sampled every 500 ms after the first second)
     const probes: number[] = [];
-    let probing = true;
     const probe = (async () => {
       await sleep(1000);
-      while (probing) {
+      while (performance.now() - t0 < seconds * 1000) {
         probes.push((await Promise.all(sim.urls.map(simState))).reduce((a, s) => a + s.queue.running, 0));
         await sleep(500);
       }
     })();
     const runs = clients.map((c, i) =>
-      drive(c, noPrefix({ requests: perBackend, meanIn: 200, meanOut: 180 }, 1000 + i), { kind: 'closed', concurrency: streams }, { count: perBackend, maxMs: seconds * 1000, hardMs: seconds * 1000 + 60_000 }),
+      drive(c, workloads[i]!, { kind: 'closed', concurrency: streams }, { count: perBackend, maxMs: seconds * 1000, hardMs: seconds * 1000 + 60_000 }),
     );
     const samples = (await Promise.all(runs)).flat();
-    probing = false;
     await probe;
     const running = Math.round(probes.reduce((a, b) => a + b, 0) / Math.max(1, probes.length));
     const realS = (performance.now() - t0) / 1000;
@@ -307,11 +309,41 @@ async function runCapacity(streams: number, timeScale: number, seconds: number):
   }
 }
 
+// --- abort latency ---------------------------------------------------------------------------
+
+/** Real ms from a client dropping a stream to the simulator counting the abort (in-process fleet). */
+async function abortLatency(n: number): Promise<number[]> {
+  const fleet = await startSimFleet({ port: 0, timeScale: 1 });
+  const inst = fleet.instances[0]!;
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const ac = new AbortController();
+      const res = await fetch(`${inst.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: `story ${i}` }], max_tokens: 10_000, ignore_eos: true, stream: true }),
+        signal: ac.signal,
+      });
+      const reader = res.body!.getReader();
+      await reader.read();
+      const before = inst.state().counters.client_disconnects;
+      const t0 = performance.now();
+      ac.abort();
+      while (inst.state().counters.client_disconnects === before) await new Promise((r) => setImmediate(r));
+      out.push(performance.now() - t0);
+    }
+  } finally {
+    await fleet.close();
+  }
+  return out;
+}
+
 // --- main ----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const only = opts.only;
-  if (only !== 'capacity') {
+  if (only === undefined || only === 'w1') {
     const reqs = w1Requests();
     const policies: Policy[] = ['round-robin', 'oracle', 'random'];
     const p8 = getProfile('llama3-8b-h100');
@@ -353,7 +385,7 @@ async function main(): Promise<void> {
     console.log(w1Table(http, true));
     console.log(`\n${verdict(http)}; real time ${http.map((r) => `${r.policy} ${fmt(r.realS, 1)} s`).join(', ')}`);
   }
-  if (only !== 'w1') {
+  if (only === undefined || only === 'capacity') {
     const seconds = Number(opts['capacity-seconds']);
     console.log(
       `\nCapacity: one simulator process, ${INSTANCES} backends, closed-loop streams (ShareGPT-like lengths), ${seconds} s real each; ` +
@@ -384,6 +416,13 @@ async function main(): Promise<void> {
             Math.abs(r.itlRatio - 1) <= 0.05 && r.errors === 0 ? 'yes' : 'no',
           ]),
         ),
+    );
+  }
+  if (only === undefined || only === 'abort') {
+    const lat = await abortLatency(50);
+    console.log(
+      `\nAbort latency (client drops a stream → /sim/state counts it), 50 streams: ` +
+        `p50 ${fmt(percentile(lat, 50), 2)} ms, p99 ${fmt(percentile(lat, 99), 2)} ms, max ${fmt(Math.max(...lat), 2)} ms (real)`,
     );
   }
 }
