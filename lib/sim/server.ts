@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { SimClock, type Flushable } from './clock';
-import { Engine, type EngineRequest, type FinishReason, type ModelSpec, type RequestSink } from './engine';
+import { Engine, type EngineOptions, type EngineRequest, type FinishReason, type ModelSpec, type RequestSink } from './engine';
 import { FAILURE_ERRORS, KNOB_DEFAULTS, parsePatch, type AdminPatch, type Knobs } from './failures';
 import type { KvEvent } from './kvcache';
 import { renderMetrics, type MetricsFlavor } from './metrics';
@@ -17,7 +17,13 @@ import { DEFAULT_PROFILE, getProfile, type Profile } from './profiles';
 import { Rng } from './rng';
 import { contentText, pieces, renderChat, tokenize, type ChatMessage } from './tokenizer';
 
-export interface InstanceOptions {
+/** Engine settings an instance passes through unchanged (see EngineOptions). */
+type EngineSettings = Pick<
+  EngineOptions,
+  'maxLoadedModels' | 'kvCapacityTokens' | 'blockSize' | 'maxNumSeqs' | 'maxNumBatchedTokens' | 'seed' | 'mode' | 'overheadMs'
+>;
+
+export interface InstanceOptions extends EngineSettings {
   /** Default `sim-<port>` (the port actually bound). */
   id?: string;
   host?: string;
@@ -26,20 +32,11 @@ export interface InstanceOptions {
   profile?: string;
   /** `name` or `name:weightsGB` strings, or specs. Default: the profile's model. */
   models?: (string | ModelSpec)[];
-  maxLoadedModels?: number;
-  kvCapacityTokens?: number;
-  blockSize?: number;
-  maxNumSeqs?: number;
-  maxNumBatchedTokens?: number;
-  seed?: number;
-  mode?: 'random' | 'echo';
   metricsFlavor?: MetricsFlavor;
   /** Model ms before the initial models are ready (/health/ready 503 meanwhile). */
   startupDurationMs?: number;
   /** Also export vllm:gpu_cache_usage_perc. */
   legacyKvMetric?: boolean;
-  /** Per-request API-server overhead, model ms (default from the profile). */
-  overheadMs?: number;
   /** Initial failure knobs (see lib/sim/failures.ts). */
   failure?: Partial<Knobs>;
 }
