@@ -1,6 +1,8 @@
 // The hot-reload benchmark: `npm run bench:reload`.
 //   node dist/benchmarks/reload/run.js [--connections 64] [--reloads 100] [--rounds 5]
 //        [--quiet 2] [--pace 100] [--trigger mixed|file|sighup] [--warmup 2]
+//        [--same-weights] (reload a config that differs only by a comment)
+//        [--control]      (A/A: the reload windows make no reload)
 //
 // One run under one 64-connection autocannon load (POST /v1/chat/completions with a model,
 // through Switchyard, to a fast backend split blue/green), in `--rounds` rounds, each a
@@ -57,6 +59,7 @@ const { values: opts } = parseArgs({
     trigger: { type: 'string', default: 'mixed' },
     warmup: { type: 'string', default: '2' },
     'same-weights': { type: 'boolean', default: false },
+    control: { type: 'boolean', default: false },
   },
 });
 const CONNECTIONS = Number(opts.connections);
@@ -67,6 +70,11 @@ const PACE_MS = Number(opts.pace);
 const WARMUP_S = Number(opts.warmup);
 /** Reload a config that differs only in a comment: the cost of a reload without a weight flip. */
 const SAME_WEIGHTS = opts['same-weights'] === true;
+/**
+ * A/A control: the reload windows do everything but reload (the file is written through the
+ * hard link and no signal is sent), to show what the window split itself does to the figures.
+ */
+const CONTROL = opts.control === true;
 const TRIGGER = opts.trigger as 'mixed' | 'file' | 'sighup';
 if (!['mixed', 'file', 'sighup'].includes(TRIGGER)) throw new Error('--trigger is mixed, file or sighup');
 
@@ -288,6 +296,11 @@ async function main(): Promise<void> {
           ? configText(ports, 10, 90)
           : configText(ports, 90, 10);
       const trigger = TRIGGER === 'mixed' ? (done % 2 === 0 ? 'file' : 'sighup') : TRIGGER;
+      if (CONTROL) {
+        writeFileSync(linkPath, text);
+        await sleep(PACE_MS);
+        continue;
+      }
       const seen = d.reloadedCount(d.reloaded + 1, 5000);
       const start = performance.now();
       if (trigger === 'file') writeFileSync(configPath, text);
@@ -363,7 +376,8 @@ async function main(): Promise<void> {
   );
   console.log(`failed requests in the measured phases: ${allFailed}; autocannon totals: errors=${total.errors} timeouts=${total.timeouts} non2xx=${total.non2xx} of ${total.requests.total}`);
   for (const [kind, n] of errorKinds) console.log(`  error: ${kind} ×${n}`);
-  const ok = allFailed === 0 && total.errors === 0 && total.non2xx === 0 && d.reloaded === RELOADS && missed === 0 && failures === 0;
+  const ok = allFailed === 0 && total.errors === 0 && total.non2xx === 0 && d.reloaded === (CONTROL ? 0 : RELOADS) && missed === 0 && failures === 0;
+  if (CONTROL) console.log('\nCONTROL RUN: no reload was made; the "reloads" windows only paced and wrote an unwatched file.');
   console.log(ok ? '\nPASS: zero failed requests across all reloads' : '\nFAIL');
   process.exitCode = ok ? 0 : 1;
 }
