@@ -5,7 +5,7 @@
 // --profile runs Switchyard alone under `node --cpu-prof` (small-64 unless scenarios are
 // named) and prints the hot spots in lib/.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -78,6 +78,19 @@ async function measure(scenario: Scenario, running: Map<Setup, Running>, samples
   }
 }
 
+/** A second of each repeated scenario on each setup, so that JIT compilation is done. */
+async function warmUp(running: Map<Setup, Running>): Promise<void> {
+  console.error('warming up');
+  for (const r of running.values()) for (const s of SCENARIOS.filter((s) => !s.once)) await s.run(r, { ...knobs, seconds: 1 });
+}
+
+/** Other work on the machine skews every figure here; say how much there was. */
+function loadNote(): string {
+  const [one] = loadavg();
+  const busy = one > cpus().length ? ' (busier than its cores: treat the figures as rough)' : '';
+  return `load average ${one.toFixed(1)}${busy}`;
+}
+
 function logNotes(running: Map<Setup, Running>): void {
   for (const [setup, r] of running) {
     if (r.logFile) notes.push(`${setup.name} wrote ${fmt(statSync(r.logFile).size / 2 ** 20, 1)} MiB of logs.`);
@@ -103,25 +116,22 @@ async function main(): Promise<void> {
     const running = await startSetups({ backend: `http://127.0.0.1:${port}`, backendPid: backend.pid, dir, profileDir });
     const columns = [...running.keys()].map((s) => s.name);
     console.log(`proxy benchmark: ${columns.join(', ')}; medians of ${rounds} rounds of ${knobs.seconds} s, ratios per round`);
-    console.log(`System: Linux ${release()}, ${cpus()[0].model} × ${cpus().length}, Node ${process.version}\n`);
+    console.log(`System: Linux ${release()}, ${cpus()[0].model} × ${cpus().length}, Node ${process.version}, ${loadNote()}\n`);
 
     const samples = new Samples();
-    const repeated = scenarios.filter((s) => !s.once);
-    const ordered = [...scenarios.filter((s) => s.once), ...(repeated.length > 0 ? [undefined, ...repeated] : [])];
-    for (const scenario of ordered) {
-      if (!scenario) {
-        console.error('warming up');
-        const warm = { ...knobs, seconds: 1 };
-        for (const r of running.values()) for (const s of SCENARIOS.filter((s) => !s.once)) await s.run(r, warm);
-        continue;
-      }
+    const show = async (scenario: Scenario) => {
       await measure(scenario, running, samples);
-      console.log(`${scenario.name}: ${scenario.title}\n${scenarioTable(scenario, columns, samples)}\n`);
-    }
+      console.log(`${scenario.name}: ${scenario.title}\n\n${scenarioTable(scenario, columns, samples)}\n`);
+    };
+    for (const scenario of scenarios.filter((s) => s.once)) await show(scenario);
+    const repeated = scenarios.filter((s) => !s.once);
+    if (repeated.length > 0) await warmUp(running);
+    for (const scenario of repeated) await show(scenario);
     const ratios = ratioTable(scenarios, samples);
-    if (ratios) console.log(`Ratios\n${ratios}\n`);
+    if (ratios) console.log(`Ratios\n\n${ratios}\n`);
     if (running.has(switchyard) && ratios) console.log(`${goalTable(samples)}\n`);
     logNotes(running);
+    notes.push(`at the end, ${loadNote()}.`);
     if (profileDir) await profileHotSpots(running, profileDir);
   } finally {
     await stopAll();
