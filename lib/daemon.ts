@@ -75,6 +75,7 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
 
     const sy = new Switchyard(opts, config, loaded.hash);
     sy.metrics.setBackendSource(() => sy.backendGauges());
+    await sy.startKvRoutes();
     await sy.waitForPools([...sy.pools.values()], 5_000);
     sy.proxyServer = createProxyServer(sy, config.limits);
     await listen(sy.proxyServer, config.listen.port, config.listen.host);
@@ -82,7 +83,7 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
       sy.adminServer = createAdminServer(sy, token);
       await listen(sy.adminServer, config.admin.port, config.admin.host);
     }
-    sy.startConsulFeatures();
+    sy.startRegistration();
     sy.starting = false;
     if (opts.watchFile !== false) sy.watchConfig();
     if (opts.handleSignals) sy.installSignals();
@@ -145,34 +146,47 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
     return parseConfigText(merged, `${this.configPath} (routes from Consul KV)`);
   }
 
-  private startConsulFeatures(): void {
+  /**
+   * With `consul.kv.enabled`, routes in KV win over the file's: wait (up to 5 s) for the
+   * first answer so the proxy never starts serving the file's routes by mistake. If Consul
+   * does not answer in time, start on the file's routes and switch when it does.
+   */
+  private async startKvRoutes(): Promise<void> {
     const consul = this.generation.config.consul;
-    if (!consul) return;
-    if (consul.kv.enabled) {
-      this.kvWatch = new KvRoutesWatch({
-        consul,
-        logger: this.logger,
-        onRoutes: (text) => {
-          const previous = this.kvRoutes;
-          this.kvRoutes = text;
-          this.logger.info({ bytes: text.length }, text ? 'routes changed in Consul KV' : 'routes removed from Consul KV; the file\'s routes apply');
-          const r = this.reload();
-          if (!r.ok) this.kvRoutes = previous;
-        },
-      });
-      this.kvWatch.start();
-    }
-    if (consul.register.enabled) {
-      const admin = this.adminAddress();
-      this.registration = new SelfRegistration({
-        consul,
-        port: this.address()!.port,
-        adminHost: admin?.address ?? this.generation.config.admin.host,
-        adminPort: admin?.port ?? this.generation.config.admin.port,
-        logger: this.logger,
-      });
-      this.registration.start();
-    }
+    if (!consul?.kv.enabled) return;
+    this.kvWatch = new KvRoutesWatch({
+      consul,
+      logger: this.logger,
+      onRoutes: (text) => {
+        const previous = this.kvRoutes;
+        this.kvRoutes = text;
+        this.logger.info({ bytes: text.length }, text ? 'routes changed in Consul KV' : "routes removed from Consul KV; the file's routes apply");
+        const r = this.reload();
+        if (!r.ok) this.kvRoutes = previous;
+      },
+    });
+    this.kvWatch.start();
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.kvWatch.firstAnswer.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5_000))),
+    ]);
+    clearTimeout(timer);
+    if (!answered) this.logger.warn("Consul KV did not answer within 5 s; starting with the file's routes");
+  }
+
+  private startRegistration(): void {
+    const consul = this.generation.config.consul;
+    if (!consul?.register.enabled) return;
+    const admin = this.adminAddress();
+    this.registration = new SelfRegistration({
+      consul,
+      port: this.address()!.port,
+      adminHost: admin?.address ?? this.generation.config.admin.host,
+      adminPort: admin?.port ?? this.generation.config.admin.port,
+      logger: this.logger,
+    });
+    this.registration.start();
   }
 
   reload(): ReloadResult {

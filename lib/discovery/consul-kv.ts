@@ -30,6 +30,8 @@ export class KvRoutesWatch extends EventEmitter<KvRoutesEvents> {
   private readonly log: Logger;
   private text = '';
   private lastUpdate?: number;
+  /** Resolves after Consul first answered (the key's value delivered, or known absent). */
+  readonly firstAnswer: Promise<void>;
 
   constructor(private readonly opts: KvRoutesOptions) {
     super();
@@ -43,6 +45,7 @@ export class KvRoutesWatch extends EventEmitter<KvRoutesEvents> {
       burst: consul.burst,
       ...(opts.retry ?? PLAN_GO_RETRY),
     });
+    this.firstAnswer = new Promise((resolve) => this.watch.once('change', () => resolve()));
     this.watch.on('change', (value, index) => this.onValue(value ?? '', index));
     this.watch.on('fail', (err, retryMs) => {
       this.log.warn({ err: err.message, retryMs }, 'consul: kv routes watch failed, keeping the last routes');

@@ -1,10 +1,12 @@
-// Preference filter: keep the backends that have the requested model resident (per their
-// last /v1/models answer) and are not saturated. When none qualifies (nobody has it loaded,
-// every holder is saturated, or residency is unknown everywhere) the input passes unchanged,
-// and the scorers choose a backend that will have to load the model.
+// Preference filter: drop the backends known NOT to have the requested model resident (per
+// their last /v1/models answer) and the saturated ones. When none is left (nobody has it
+// loaded, or every holder is saturated) the input passes unchanged, and the scorers choose
+// a backend that will have to load the model.
 //
-// Residency is read from `signals.loadedModels`, which the scraper clears when /v1/models
-// fails, so a backend whose residency is unknown never counts as having the model.
+// Residency is read from `signals.loadedModels`, which is undefined until the first scrape
+// and after a failed /v1/models. Unknown residency is kept, not dropped: a backend that just
+// joined, or one scrape that failed in one Switchyard process, must not move session keys
+// (decisions have to agree across instances that scrape independently).
 import type { BackendView, Filter, SchedulingRequest } from '../types';
 import { isSaturated, type SaturationLimits } from '../signals/load';
 import { retain, type Test } from './retain';
@@ -21,6 +23,7 @@ export class ModelLoadedFilter implements Filter, Test {
   }
 
   accepts(b: BackendView, req: SchedulingRequest, now: number): boolean {
-    return b.signals.loadedModels?.has(req.model!) === true && !isSaturated(b, now, this.limits);
+    const loaded = b.signals.loadedModels;
+    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits);
   }
 }

@@ -191,12 +191,12 @@ export async function status(d: Daemon): Promise<any> {
  * 1 s, of its arrival) the `model-loaded` filter of the affinity presets passes it over, so
  * sticky keys homed on it go elsewhere for that moment: steady-state mapping needs this.
  */
-export async function scraped(d: Daemon, pool: string, ids: readonly string[], timeoutMs = 5000): Promise<void> {
+export async function scraped(d: Daemon, pool: string, ids: readonly string[], timeoutMs = 5000, modelsKnown = true): Promise<void> {
   const want = [...ids].sort().join(',');
   await poll(
     async () => {
       const list = ((await status(d)).pools[pool].backends as { id: string; draining: boolean; signals?: { loadedModels?: string[] } }[]).filter((b) => !b.draining);
-      const ready = list.map((b) => b.id).sort().join(',') === want && list.every((b) => b.signals?.loadedModels?.includes(MODEL));
+      const ready = list.map((b) => b.id).sort().join(',') === want && (!modelsKnown || list.every((b) => b.signals?.loadedModels?.includes(MODEL)));
       return ready ? true : undefined;
     },
     timeoutMs,

@@ -15,7 +15,8 @@ const cases: { name: string; model?: string; input: [string, FakeInit][]; want: 
   },
   { name: 'nobody has it: unchanged (someone must load it)', model: M, input: [['a', { loadedModels: ['qwen'] }], ['b', { loadedModels: [] }]], want: ['a', 'b'] },
   { name: 'residency unknown everywhere: unchanged', model: M, input: [['a', {}], ['b', {}]], want: ['a', 'b'] },
-  { name: 'known residency wins over unknown', model: M, input: [['a', {}], ['b', { loadedModels: [M] }]], want: ['b'] },
+  { name: 'unknown residency is kept beside a known holder (no key moves on a missed scrape)', model: M, input: [['a', {}], ['b', { loadedModels: [M] }]], want: ['a', 'b'] },
+  { name: 'known absence is dropped, unknown kept', model: M, input: [['a', {}], ['b', { loadedModels: ['qwen'] }], ['c', { loadedModels: [M] }]], want: ['a', 'c'] },
   {
     name: 'a saturated holder (queue) is dropped when another holder is free',
     model: M,
