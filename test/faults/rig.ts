@@ -27,6 +27,8 @@ export interface RigOptions {
   routes?: Record<string, unknown>[];
   /** Top-level config keys (limits, …). */
   config?: Record<string, unknown>;
+  /** Extra environment for the daemon process (e.g. NODE_OPTIONS). */
+  env?: Record<string, string>;
 }
 
 /** Three (or `fleet.instances`) sims behind one daemon pool `p`; health checks off unless the pool says otherwise. */
@@ -45,7 +47,7 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
         },
       },
       routes: opts.routes ?? [{ name: 'chat', match: { path_prefix: '/v1/' }, pool: 'p' }],
-    });
+    }, { env: opts.env });
   } catch (err) {
     await fleet.close();
     throw err;
