@@ -85,13 +85,27 @@ process.on('exit', () => {
 });
 
 // --- backends -------------------------------------------------------------------------------
-async function startBackends(): Promise<number[]> {
+interface Backends {
+  ports: number[];
+  /** Connections the backends have accepted so far. */
+  accepted(): Promise<number>;
+}
+
+async function startBackends(): Promise<Backends> {
   const child = fork(join(__dirname, 'backend.js'), ['2'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
-  return new Promise((resolve, reject) => {
+  const ports = await new Promise<number[]>((resolve, reject) => {
     child.once('message', (m: { type: string; ports: number[] }) => resolve(m.ports));
     child.once('exit', (code) => reject(new Error(`backend exited ${code}`)));
   });
+  return {
+    ports,
+    accepted: () =>
+      new Promise((resolve) => {
+        child.once('message', (m: { type: string; accepted: number }) => resolve(m.accepted));
+        child.send({ type: 'connections' });
+      }),
+  };
 }
 
 // --- the daemon -----------------------------------------------------------------------------
@@ -174,6 +188,8 @@ interface PhaseStats {
   seconds: number;
   /** CPU seconds the daemon used in this phase (NaN where /proc is not there). */
   cpu: number;
+  /** Connections the backends accepted in this phase (Switchyard opening upstream connections). */
+  connections: number;
 }
 
 /** CPU seconds (user + system) a process has used, from /proc; NaN elsewhere. */
@@ -209,7 +225,8 @@ async function metricValue(adminPort: number, name: string, labels: string): Pro
 }
 
 async function main(): Promise<void> {
-  const ports = await startBackends();
+  const backends = await startBackends();
+  const ports = backends.ports;
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-reload-'));
   const linkDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-reload-link-'));
   const configPath = join(dir, 'switchyard.yaml');
@@ -222,7 +239,7 @@ async function main(): Promise<void> {
   linkSync(configPath, linkPath);
   const d = await startDaemon(configPath);
 
-  const stats = Object.fromEntries(PHASES.map((p) => [p, { latencies: [], non2xx: 0, errors: 0, seconds: 0, cpu: 0 } as PhaseStats])) as Record<
+  const stats = Object.fromEntries(PHASES.map((p) => [p, { latencies: [], non2xx: 0, errors: 0, seconds: 0, cpu: 0, connections: 0 } as PhaseStats])) as Record<
     (typeof PHASES)[number],
     PhaseStats
   >;
@@ -230,16 +247,21 @@ async function main(): Promise<void> {
   let phase: Phase = 'warmup';
   let enteredAt = 0;
   let cpuAt = 0;
-  const enter = (p: Phase) => {
+  let acceptedAt = 0;
+  const enter = async (p: Phase) => {
     const now = performance.now();
     const cpu = cpuSeconds(d.proc.pid!);
-    if (phase !== 'warmup' && phase !== 'done') {
-      stats[phase].seconds += (now - enteredAt) / 1000;
-      stats[phase].cpu += cpu - cpuAt;
+    const was = phase;
+    if (was !== 'warmup' && was !== 'done') {
+      stats[was].seconds += (now - enteredAt) / 1000;
+      stats[was].cpu += cpu - cpuAt;
     }
     phase = p;
     enteredAt = now;
     cpuAt = cpu;
+    const accepted = await backends.accepted();
+    if (was !== 'warmup' && was !== 'done') stats[was].connections += accepted - acceptedAt;
+    acceptedAt = accepted;
   };
 
   console.log(
@@ -282,9 +304,9 @@ async function main(): Promise<void> {
   let missed = 0;
   let done = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    enter('quiet');
+    await enter('quiet');
     await sleep(QUIET_S * 1000);
-    enter('reloading');
+    await enter('reloading');
     const t0 = performance.now();
     const inRound = Math.round(((round + 1) * RELOADS) / ROUNDS) - done;
     for (let j = 0; j < inRound; j++, done++) {
@@ -316,9 +338,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  enter('quiet');
+  await enter('quiet');
   await sleep(QUIET_S * 1000);
-  enter('done');
+  await enter('done');
   load.stop();
   const total = await result;
 
@@ -346,9 +368,10 @@ async function main(): Promise<void> {
       ms(percentile(lat, 99)),
       ms(lat[lat.length - 1] ?? NaN),
       Number.isFinite(cpuPerK) ? cpuPerK.toFixed(0) : '—',
+      String(s.connections),
     ]);
   }
-  console.log('\n' + table(['phase', 's', 'requests', 'req/s', 'failed', 'p50 ms', 'p99 ms', 'max ms', 'daemon CPU ms / 1k req'], rows));
+  console.log('\n' + table(['phase', 's', 'requests', 'req/s', 'failed', 'p50 ms', 'p99 ms', 'max ms', 'daemon CPU ms / 1k req', 'new upstream conns'], rows));
   // What the reloads themselves cost the daemon: its CPU in the reload windows beyond what
   // the same number of requests cost in the quiet windows.
   const q = stats.quiet;
