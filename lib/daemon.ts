@@ -189,7 +189,11 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
     this.registration.start();
   }
 
-  reload(): ReloadResult {
+  /**
+   * Reload the config. `quiet`: a reload triggered by an event that may not concern the
+   * config (another file in its directory) stays silent when nothing changed.
+   */
+  reload(opts: { quiet?: boolean } = {}): ReloadResult {
     const loaded = this.load();
     if (!loaded.ok) {
       this.metrics.reload('failure');
@@ -197,7 +201,7 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
       return { ok: false, problems: loaded.problems };
     }
     if (loaded.hash === this.generation.table.hash) {
-      this.metrics.reload('success');
+      if (!opts.quiet) this.metrics.reload('success');
       return { ok: true, hash: loaded.hash, changed: false };
     }
     const old = this.generation.config;
@@ -227,11 +231,17 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
 
   private watchConfig(): void {
     const file = basename(this.configPath);
-    // Watch the directory: editors replace files by rename, which a file watch would lose.
+    // Watch the directory: editors replace files by rename, which a file watch would lose,
+    // and Kubernetes swaps a ConfigMap by re-pointing a `..data` symlink beside the file,
+    // so any event in the directory re-reads the config (unchanged content does nothing).
+    let quiet = true;
     this.watcher = watch(dirname(this.configPath), (_event, name) => {
-      if (name !== file) return;
+      quiet &&= name !== file;
       clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => this.reload(), 100);
+      this.reloadTimer = setTimeout(() => {
+        this.reload({ quiet });
+        quiet = true;
+      }, 100);
     });
     this.watcher.on('error', (err) => this.logger.warn({ err }, 'config watch failed; SIGHUP still reloads'));
   }

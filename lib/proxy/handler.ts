@@ -90,7 +90,8 @@ export function createRequestHandler(rt: ProxyRuntime) {
     proxy(rt, req, res, x).then(
       () => finish(rt, req, x),
       (err) => {
-        x.status = sendError(res, err, x.id, rt.draining);
+        // A body left unread on the socket would be parsed as the next request: close it.
+        x.status = sendError(res, err, x.id, rt.draining || !req.complete);
         if (x.outcome === 'ok') x.outcome = 'rejected';
         finish(rt, req, x);
       },
@@ -128,6 +129,9 @@ async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse
   const route = table.match(path, req.headers, body.model);
   if (!route) {
     if (body.model !== undefined && table.models.length > 0 && table.servesPath(path)) throw new ModelNotFoundError(body.model, table.models);
+    if (!body.complete && body.model === undefined && table.inspectBody) {
+      throw new NoRouteError(`no route for ${req.method} ${path}: no top-level "model" in the first ${limits.inspect_body_size} bytes of the body (limits.inspect_body_size)`);
+    }
     throw new NoRouteError(`no route for ${req.method} ${path}`);
   }
   x.route = route;
