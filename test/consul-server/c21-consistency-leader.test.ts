@@ -70,7 +70,8 @@ t.test('C21: the npm Watch backs off on 500 and recovers on the first 2xx', asyn
   const times = consul.requests.filter((r) => r.path === '/v1/health/service/svc').map((r) => r.time);
   const gaps = [times[1] - times[0], times[2] - times[1]];
   t.ok(gaps[0] >= 190, `first backoff ${gaps[0]} ms (~200)`);
-  t.ok(gaps[1] >= 390 && gaps[1] > gaps[0] * 1.5, `second backoff ${gaps[1]} ms (~400)`);
+  // Lower bounds only: a loaded machine stretches the first gap, not the doubling of the floor.
+  t.ok(gaps[1] >= 390, `second backoff ${gaps[1]} ms (~400, twice the first floor)`);
   consul.setLeader(true);
   t.equal(await changes.next(), 1, 'recovered on the first 2xx');
 });
