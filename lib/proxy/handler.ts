@@ -103,6 +103,7 @@ async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse
   const { config, table } = rt.generation;
   const limits = config.limits;
   const path = requestPath(req.url ?? '/');
+  checkHost(req);
 
   if (req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models?'))) {
     x.status = 200;
@@ -421,4 +422,19 @@ function firstByteTimeout(pool: PoolRuntime, b: Backend, model: string | undefin
   const loaded = b.signals.loadedModels;
   if (model === undefined || loaded === undefined || loaded.has(model) || !b.signalsFresh(Date.now())) return t;
   return Math.max(t, pool.config.cold_start.hold_timeout);
+}
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host field line; anything else is
+ * a 400 (two Host lines are a classic smuggling and cache-poisoning vector).
+ */
+export function checkHost(req: IncomingMessage): void {
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) throw new BadRequestError('more than one Host header');
+  if (hosts === 0 && req.httpVersionMinor >= 1) throw new BadRequestError('missing Host header');
 }

@@ -13,6 +13,7 @@ import { createRequestHandler, type ProxyRuntime } from './handler';
 import { createUpgradeHandler } from './websocket';
 
 export function createProxyServer(rt: ProxyRuntime, limits: Config['limits']): Server {
+  const handle = createRequestHandler(rt);
   const server = createServer(
     {
       insecureHTTPParser: false,
@@ -21,18 +22,21 @@ export function createProxyServer(rt: ProxyRuntime, limits: Config['limits']): S
       requestTimeout: limits.request_timeout,
       keepAliveTimeout: limits.keep_alive_timeout,
       connectionsCheckingInterval: 1000,
-      requireHostHeader: true,
+      // Checked by the handler instead, to answer in the OpenAI error shape.
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
       noDelay: true,
     },
-    createRequestHandler(rt),
+    handle,
   );
   server.maxConnections = limits.max_connections;
-  server.on('upgrade', createUpgradeHandler(rt));
+  server.on('upgrade', createUpgradeHandler(rt, handle));
   server.on('connect', (_req, socket: Socket) => sendRawError(socket, new BadRequestError('CONNECT is not supported')));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // A response already in progress on this socket cannot be followed by an error.
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+    // A response already started on this socket cannot be followed by an error; otherwise
+    // (a bad head, or a bad or slow body after the head was accepted) answer, then close.
+    const current = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent) {
       socket.destroy();
       return;
     }

@@ -2,25 +2,36 @@
 // headers; there is no body to read) and forwarded with undici's upgrade(); after the
 // backend's 101 the two sockets are piped both ways, so frames, close codes and
 // backpressure pass through untouched.
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { NoRouteError, classifyUpstreamError } from '../errors';
+import { BadRequestError, NoRouteError, classifyUpstreamError } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
 import { newRequestId } from './request-id';
 import { sendRawError } from './respond';
-import { requestPath, type ProxyRuntime } from './handler';
+import { checkHost, requestPath, type ProxyRuntime } from './handler';
 import type { AttemptResult } from '../routing/pool';
 
 /** Written by us in the 101 head; the rest of the backend's handshake headers pass through. */
 const HANDSHAKE_SKIP = new Set(['connection', 'upgrade', 'x-request-id']);
 
-export function createUpgradeHandler(rt: ProxyRuntime) {
+export function createUpgradeHandler(rt: ProxyRuntime, serveHttp: (req: IncomingMessage, res: ServerResponse) => void) {
   return function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const client = socket as Socket;
     const requestId = acceptRequestId(req.headers['x-request-id']) ?? newRequestId();
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      sendRawError(client, new NoRouteError('only WebSocket upgrades are proxied'), requestId);
+      // Any other upgrade (e.g. `h2c`, what `curl --http2` offers) is declined, as RFC 9110
+      // §7.8 allows: the request is served as HTTP/1.1 on this connection, then it closes.
+      // Node has stopped parsing the connection, so only a request without a body can be.
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || head.length > 0) {
+        sendRawError(client, new BadRequestError('a request body cannot follow a non-WebSocket Upgrade'), requestId);
+        return;
+      }
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(client);
+      res.once('finish', () => client.end());
+      serveHttp(req, res);
       return;
     }
     void upgrade(rt, req, client, head, requestId).catch((err) => sendRawError(client, err, requestId));
@@ -30,6 +41,7 @@ export function createUpgradeHandler(rt: ProxyRuntime) {
 async function upgrade(rt: ProxyRuntime, req: IncomingMessage, client: Socket, head: Buffer, requestId: string): Promise<void> {
   const { table } = rt.generation;
   const path = requestPath(req.url ?? '/');
+  checkHost(req);
   const route = table.match(path, req.headers, undefined);
   if (!route) throw new NoRouteError(`no route for WebSocket ${path}`);
   const pool = route.split.pick().target;
