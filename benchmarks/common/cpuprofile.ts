@@ -29,13 +29,18 @@ export interface HotSpot {
 const keyOf = (n: ProfileNode) =>
   `${n.callFrame.functionName || '(anonymous)'}\t${relative(process.cwd(), n.callFrame.url.replace(/^file:\/\//, ''))}:${n.callFrame.lineNumber + 1}`;
 
-/** The package, node's internals, a V8 pseudo-frame such as (garbage collector), or the project's folder. */
+/** The package, node's internals, a native function or V8 pseudo-frame such as
+ * (garbage collector), or the project's folder. */
 function areaOf(spot: HotSpot): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(spot.where);
   if (pkg) return pkg[1];
   if (spot.where.startsWith('node:')) return 'node internals';
-  if (spot.where.startsWith(':')) return spot.fn; // (program), (garbage collector), (idle)
+  if (spot.where.startsWith(':')) return spot.fn; // no script: writev, (program), (garbage collector)
   return spot.where.split('/').slice(0, -1).join('/');
+}
+
+export function readProfile(file: string): Profile {
+  return JSON.parse(readFileSync(file, 'utf8')) as Profile;
 }
 
 export function hotSpots(profile: Profile, filter = ''): HotSpot[] {
@@ -63,10 +68,15 @@ export function hotSpots(profile: Profile, filter = ''): HotSpot[] {
     });
 }
 
-export function areaTable(spots: HotSpot[], top: number): string {
+/** Self time per area, as shares of the busy time. */
+export function areaShares(spots: HotSpot[]): Map<string, number> {
   const areas = new Map<string, number>();
   for (const s of spots) areas.set(areaOf(s), (areas.get(areaOf(s)) ?? 0) + s.self);
-  const rows = [...areas].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return areas;
+}
+
+export function areaTable(spots: HotSpot[], top: number): string {
+  const rows = [...areaShares(spots)].sort((a, b) => b[1] - a[1]).slice(0, top);
   return formatTable(['area', 'self %'], rows.map(([area, self]) => [area, fmt(self * 100, 1)]));
 }
 
@@ -80,7 +90,7 @@ export function hotSpotTable(spots: HotSpot[], top: number, by: 'self' | 'total'
 
 if (require.main === module) {
   const [file, filter = '', top = '20'] = process.argv.slice(2);
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const profile = readProfile(file);
   console.log('Self time by area:\n' + areaTable(hotSpots(profile), Number(top)));
   const spots = hotSpots(profile, filter);
   console.log('\nBy self time:\n' + hotSpotTable(spots, Number(top), 'self'));

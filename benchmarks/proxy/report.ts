@@ -26,7 +26,7 @@ export function ratioTable(scenarios: Scenario[], samples: Samples): string {
 export function goalTable(samples: Samples): string {
   const rows = GOALS.filter((goal) => samples.has(goal.scenario)).map((goal) => {
     const v = check(goal, samples);
-    const measured = v.measured === undefined ? '—' : goal.relativeTo ? `${fmt(v.measured, 2)}×` : fmt(v.measured, 1);
+    const measured = v.measured === undefined ? '—' : goal.relativeTo ? `${fmt(v.measured, 3)}×` : fmt(v.measured, 1);
     return [goal.text, measured, v.skipped ? `skipped: ${v.skipped}` : v.pass ? 'PASS' : 'FAIL'];
   });
   return formatTable(['Switchyard target', 'measured', 'verdict'], rows);

@@ -2,17 +2,17 @@
 // side in one run, with the scenarios interleaved round by round (the machine is noisy).
 //   node dist/benchmarks/proxy/run.js [SCENARIO...] [--seconds 2] [--rounds 4]
 //        [--events 64] [--interval 5] [--setups direct,switchyard,bare,haproxy,nginx] [--profile]
-// --profile runs Switchyard alone under `node --cpu-prof` (small-64 unless scenarios are
-// named) and prints the hot spots in lib/.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+// --profile runs Switchyard and the bare proxy under `node --cpu-prof` (small-64 unless a
+// scenario is named) and prints where each spends its CPU, and Switchyard's hot spots in lib/.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { forkScript, stopAll } from '../common/children';
-import { areaTable, hotSpots, hotSpotTable } from '../common/cpuprofile';
 import { expect } from '../common/ipc';
 import { fmt } from '../common/table';
+import { profileReport } from './profile';
 import { goalTable, ratioTable, scenarioTable } from './report';
 import { Samples } from './samples';
 import { SCENARIOS, type Knobs, type Scenario } from './scenarios';
@@ -33,10 +33,11 @@ const { values: opts, positionals } = parseArgs({
 
 const knobs: Knobs = { seconds: Number(opts.seconds), events: Number(opts.events) };
 const rounds = opts.profile ? 1 : Number(opts.rounds);
-const wanted = opts.profile ? ['switchyard'] : (opts.setups?.split(',') ?? []);
+const wanted = opts.profile ? ['switchyard', 'bare'] : (opts.setups?.split(',') ?? []);
 const setups = SETUPS.filter((s) => wanted.length === 0 || wanted.some((w) => s.name.toLowerCase().startsWith(w.toLowerCase())));
 const names = positionals.length > 0 ? positionals : opts.profile ? ['small-64'] : SCENARIOS.map((s) => s.name);
 const scenarios = names.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}; known: ${SCENARIOS.map((s) => s.name)}`));
+if (opts.profile && !scenarios[0].metrics.some((m) => m.key === 'cpu')) fail('--profile needs a scenario that measures CPU');
 const notes: string[] = [];
 
 function fail(message: string): never {
@@ -97,16 +98,6 @@ function logNotes(running: Map<Setup, Running>): void {
   }
 }
 
-async function profileHotSpots(running: Map<Setup, Running>, dir: string): Promise<void> {
-  await running.get(switchyard)?.stop(); // the profile is written on exit
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return void notes.push(`no profile in ${dir}: did the daemon exit cleanly on SIGTERM?`);
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const ours = hotSpots(profile, relative(process.cwd(), join(__dirname, '../../lib')) + '/');
-  console.log(`\nWhere Switchyard's time goes (profile: ${join(dir, file)})\n\n${areaTable(hotSpots(profile), 15)}\n`);
-  console.log(`Its own functions in lib/\n\n${hotSpotTable(ours, 15, 'total')}`);
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const profileDir = opts.profile ? mkdtempSync(join(tmpdir(), 'switchyard-profile-')) : undefined;
@@ -132,7 +123,11 @@ async function main(): Promise<void> {
     if (running.has(switchyard) && ratios) console.log(`${goalTable(samples)}\n`);
     logNotes(running);
     notes.push(`at the end, ${loadNote()}.`);
-    if (profileDir) await profileHotSpots(running, profileDir);
+    if (profileDir) {
+      for (const r of running.values()) await r.stop(); // profiles are written on exit
+      console.log(profileReport(profileDir, columns, scenarios[0], samples));
+      console.log(`\nProfiles: ${profileDir}`);
+    }
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

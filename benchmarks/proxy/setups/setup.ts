@@ -12,7 +12,7 @@ export interface SetupEnv {
   backendPid: number;
   /** A scratch folder for configs, logs and pid files, removed after the run. */
   dir: string;
-  /** Where to write a CPU profile of the Switchyard daemon, when profiling. */
+  /** When profiling: the folder under which Node setups write CPU profiles (see profileArgs). */
   profileDir?: string;
 }
 
@@ -47,6 +47,14 @@ async function answering(started: Started, origin: string): Promise<void> {
       return false; // not listening yet
     }
   });
+}
+
+/** The folder a setup's CPU profile goes to. */
+export const profileFolder = (root: string, setupName: string) => join(root, setupName.replace(/\W+/g, '-').toLowerCase());
+
+/** Node flags that make a Node setup write a CPU profile when it exits, if profiling. */
+export function profileArgs(env: SetupEnv, setupName: string): string[] {
+  return env.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileFolder(env.profileDir, setupName)}`] : [];
 }
 
 /**

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { freePort } from '../../common/net';
-import { startDaemon, type Setup } from './setup';
+import { profileArgs, startDaemon, type Setup } from './setup';
 
 const BIN = resolve(__dirname, '../../../bin/switchyard.js');
 
@@ -27,7 +27,7 @@ export const switchyard: Setup = {
   missing: () => (existsSync(BIN) ? undefined : `${BIN} is not built yet`),
   async start(env) {
     const adminPort = await freePort();
-    const profile = env.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${env.profileDir}`] : [];
+    const profile = profileArgs(env, switchyard.name);
     const daemon = {
       name: 'switchyard',
       command: process.execPath,
