@@ -1,6 +1,7 @@
 // The load generator: streams chat requests through the proxy and times them at the client
 // in real time (the runner converts to model time). TTFT is the arrival of the first body
 // chunk: the simulator sends its headers together with the first token.
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -97,6 +98,7 @@ export async function drive(client: LoadClient, workload: Workload, pace: Pace, 
   const samples: Sample[] = [];
   const inflight = new Set<Promise<void>>();
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per request in flight
   const hard = setTimeout(() => abort.abort(new Error('run exceeded its time limit')), limits.hardMs);
   client.resetClock();
   const t0 = performance.now();

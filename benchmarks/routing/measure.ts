@@ -4,14 +4,14 @@
 // from the `x-sim-backend` header of each answer.
 import { percentile } from '../common/stats';
 import { drive, LoadClient, type DriveLimits, type Pace, type Sample } from './client';
+import type { SimState } from '../../lib/sim';
 import type { FleetBackend } from './fleet';
 import { getJson, startSwitchyard, type DaemonKnobs } from './switchyard';
-import type { Workload } from './workloads';
+import { MODEL, type Workload } from './workloads';
 
-interface SimCounters {
-  counters: { prefix_cache_queries: number; prefix_cache_hits: number; generation_tokens: number };
-  clock: { p99: number; max: number };
-}
+type SimCounters = Pick<SimState, 'model_time_ms' | 'clock'> & {
+  counters: Pick<SimState['counters'], 'prefix_cache_queries' | 'prefix_cache_hits' | 'finished' | 'busy_ms'>;
+};
 
 export interface Figures {
   requests: number;
@@ -30,6 +30,14 @@ export interface Figures {
   imbalance: number;
   /** Share of the requests answered by each backend, by id. */
   shares: Record<string, number>;
+  /** Mean share of model time the backends spent in engine steps, 0..1. */
+  busy: number;
+  /**
+   * Requests the fleet finishes per model second of engine time, × backends: what it would
+   * sustain fully busy in this regime. Unlike the client's own rate, it does not drop when
+   * the machine delays the client or the proxy.
+   */
+  capacity: number;
   /** Worst p99 of the simulators' timer lag (real ms) over the run: how true their clock stayed. */
   clockLagP99: number;
   firstError?: string;
@@ -48,6 +56,12 @@ async function counters(backends: FleetBackend[]): Promise<SimCounters[]> {
   return states.map((s, i) => s ?? fail(`no /sim/state from ${backends[i]!.id}`));
 }
 
+/** A fresh daemon and client: open connections and warm the JIT, so the first measured requests are not the slowest. */
+async function warmUp(client: LoadClient): Promise<void> {
+  const tiny = { body: { model: MODEL, messages: [{ role: 'user', content: 'warm up' }], max_tokens: 1, stream: true }, headers: {} };
+  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 64 }, () => client.send(tiny, false)));
+}
+
 function fail(message: string): never {
   throw new Error(message);
 }
@@ -56,44 +70,60 @@ export async function measure(backends: FleetBackend[], daemon: DaemonKnobs, spe
   const sy = await startSwitchyard(backends, daemon, dir);
   const client = new LoadClient(sy.origin, connections);
   try {
+    await warmUp(client);
     const before = await counters(backends);
     const samples = await drive(client, spec.workload, spec.pace, spec.limits);
+    if (process.env.ROUTING_DUMP) require('node:fs').writeFileSync(`${process.env.ROUTING_DUMP}-${daemon.strategy}.json`, JSON.stringify(samples));
     const after = await counters(backends);
-    return figures(samples, before, after, backends, daemon.timeScale, spec.warmupMs ?? 0);
+    return figures(samples, before, after, backends, daemon.timeScale, spec.warmupMs ?? 0, spec.pace.kind !== 'burst');
   } finally {
     await client.close();
     await sy.stop();
   }
 }
 
-function figures(all: Sample[], before: SimCounters[], after: SimCounters[], backends: FleetBackend[], timeScale: number, warmupMs: number): Figures {
+/**
+ * Throughput: a burst's is its output over the makespan (first start to last answer); a paced
+ * load's is the output of the answers that ended between the warm-up and the last start,
+ * over that window (the steady state, without the drain at the end).
+ */
+function throughput(samples: Sample[], warmupMs: number, steady: boolean): { tokens: number; requests: number; ms: number } {
+  const ends = (s: Sample) => s.start + s.e2e;
+  if (!steady) {
+    const ms = Math.max(...samples.map(ends)) - Math.min(...samples.map((s) => s.start));
+    return { tokens: samples.reduce((n, s) => n + s.outputTokens, 0), requests: samples.length, ms };
+  }
+  const last = Math.max(...samples.map((s) => s.start));
+  const inside = samples.filter((s) => ends(s) >= warmupMs && ends(s) <= last);
+  return { tokens: inside.reduce((n, s) => n + s.outputTokens, 0), requests: inside.length, ms: last - warmupMs };
+}
+
+function figures(all: Sample[], before: SimCounters[], after: SimCounters[], backends: FleetBackend[], timeScale: number, warmupMs: number, steady: boolean): Figures {
   const ok = all.filter((s) => !s.error);
   const counted = ok.filter((s) => s.start >= warmupMs);
   const ttft = counted.map((s) => s.ttft / timeScale);
-  const end = Math.max(...counted.map((s) => s.start + s.e2e));
-  const begin = Math.min(...counted.map((s) => s.start));
-  const modelSeconds = (end - begin) / timeScale / 1000;
-  const output = counted.reduce((n, s) => n + s.outputTokens, 0);
-  let queries = 0;
-  let hits = 0;
-  for (let i = 0; i < backends.length; i++) {
-    queries += after[i]!.counters.prefix_cache_queries - before[i]!.counters.prefix_cache_queries;
-    hits += after[i]!.counters.prefix_cache_hits - before[i]!.counters.prefix_cache_hits;
-  }
+  const done = throughput(steady ? ok : counted, warmupMs, steady);
+  const modelSeconds = done.ms / timeScale / 1000;
+  const delta = (get: (c: SimCounters) => number) => after.reduce((n, a, i) => n + get(a) - get(before[i]!), 0);
+  const queries = delta((c) => c.counters.prefix_cache_queries);
+  const hits = delta((c) => c.counters.prefix_cache_hits);
+  const busyMs = delta((c) => c.counters.busy_ms);
   const perBackend = new Map<string, number>(backends.map((b) => [b.id, 0]));
   for (const s of ok) perBackend.set(s.backend, (perBackend.get(s.backend) ?? 0) + 1);
   const mean = ok.length / backends.length;
   return {
     requests: all.length,
     failed: all.length - ok.length,
-    tokPerSec: output / modelSeconds,
-    reqPerSec: counted.length / modelSeconds,
+    tokPerSec: done.tokens / modelSeconds,
+    reqPerSec: done.requests / modelSeconds,
     ttftP50: percentile(ttft, 50),
     ttftP90: percentile(ttft, 90),
     ttftP99: percentile(ttft, 99),
     hitRate: queries > 0 ? hits / queries : NaN,
     imbalance: Math.max(...perBackend.values()) / mean,
     shares: Object.fromEntries([...perBackend].map(([id, n]) => [id, n / Math.max(1, ok.length)])),
+    busy: busyMs / delta((c) => c.model_time_ms),
+    capacity: (delta((c) => c.counters.finished) / busyMs) * 1000 * backends.length,
     clockLagP99: Math.max(...after.map((a) => a.clock.p99)),
     firstError: all.find((s) => s.error)?.error,
   };

@@ -1,62 +1,111 @@
-// scratch runner (to be replaced)
+// npm run bench:routing — does Switchyard's scheduling pay off on inference workloads?
+// Eight simulated backends (switchyard-sim, one child process), Switchyard in front (a child
+// process per measured run), and this process as the load generator. For each scenario and
+// strategy: output tokens/s, TTFT p50/p90/p99, the fleet's prefix-cache hit rate and the
+// load imbalance, side by side; then the issue's targets.
+//   node dist/benchmarks/routing/run.js [--quick] [--workload w1,chat,noprefix,slow]
+//        [--strategies round-robin,prefix-affinity,…] [--time-scale 2] [--scrape-ms 50]
+// All times are model time (the simulator's clock): client-side real ms ÷ time scale.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { request } from 'undici';
 import { forkScript, stopAll } from '../common/children';
 import { expect } from '../common/ipc';
-import { cpuMicros } from '../common/procstat';
+import { fmt } from '../common/table';
 import type { FleetBackend } from './fleet';
-import { measure } from './measure';
-import { multiTurnChat, noPrefix, sharedPrefix } from './workloads';
+import { measure, type Figures, type RunSpec } from './measure';
+import { scenarioTable, targetTable, type Results } from './report';
+import { chatCapacity } from './calibrate';
+import { CHAT, CHAT_MODEL_MS, CHAT_SEED, SCENARIOS, type Context, type Scenario } from './scenarios';
+import { PRESET_NAMES, variant } from './strategies';
+import type { DaemonKnobs } from './switchyard';
 
 const { values: opts } = parseArgs({
   options: {
-    scale: { type: 'string', default: '1' },
-    strategies: { type: 'string', default: 'round-robin,prefix-affinity' },
-    workload: { type: 'string', default: 'w1' },
-    groups: { type: 'string', default: '16' },
-    rate: { type: 'string', default: '50' },
-    conc: { type: 'string', default: '64' },
-    n: { type: 'string', default: '100000' },
-    scrape: { type: 'string', default: '50' },
+    quick: { type: 'boolean', default: false },
+    workload: { type: 'string' },
+    strategies: { type: 'string' },
+    'time-scale': { type: 'string', default: '2' },
+    'scrape-ms': { type: 'string', default: '50' },
+    'stale-ms': { type: 'string', default: '2000' },
+    connections: { type: 'string', default: '1024' },
   },
 });
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-routing-'));
-  const timeScale = Number(opts.scale);
+const ctx: Context = { timeScale: Number(opts['time-scale']), quick: opts.quick! };
+const wanted = opts.workload?.split(',') ?? SCENARIOS.map((s) => s.name);
+const scenarios = wanted.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown workload ${n}; known: ${SCENARIOS.map((s) => s.name)}`));
+const named = opts.strategies?.split(',').map((n) => n.trim());
+named?.forEach(variant); // fail early on a typo
+let dir = '';
+let salt = 0; // one per run: no run finds another's prompts in the caches
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+function knobs(strategy: string): DaemonKnobs {
+  const v = variant(strategy);
+  return { strategy: v.strategy, scheduler: v.scheduler, timeScale: ctx.timeScale, scrapeModelMs: Number(opts['scrape-ms']), staleModelMs: Number(opts['stale-ms']) };
+}
+
+async function run(backends: FleetBackend[], strategy: string, spec: RunSpec): Promise<Figures> {
+  const started = Date.now();
+  const f = await measure(backends, knobs(strategy), spec, dir, Number(opts.connections));
+  console.error(`  ${strategy}: ${fmt(f.tokPerSec)} tok/s, TTFT p90 ${fmt(f.ttftP90)} ms, hits ${fmt(f.hitRate * 100, 1)}% (${fmt((Date.now() - started) / 1000, 1)} s)`);
+  if (f.firstError) console.error(`    ${f.failed} failed, first: ${f.firstError}`);
+  return f;
+}
+
+
+async function setSlowdown(backends: FleetBackend[], slow: Record<number, number>, reset: boolean): Promise<void> {
+  for (const [i, factor] of Object.entries(slow)) {
+    const res = await request(`${backends[Number(i)]!.url}/admin/config`, { method: 'POST', body: JSON.stringify({ slowdown: reset ? 1 : factor }) });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`slowdown on ${backends[Number(i)]!.id}: HTTP ${res.statusCode}`);
+  }
+}
+
+async function runScenario(backends: FleetBackend[], scenario: Scenario): Promise<Record<string, Figures>> {
+  if (scenario.needsCapacity && ctx.chatCapacity === undefined) {
+    ctx.chatCapacity = chatCapacity(CHAT, CHAT_SEED, 16_000, backends.length);
+    console.log(`Chat capacity: ${fmt(ctx.chatCapacity, 1)} requests per model second (round-robin, virtual-clock calibration); the chat runs offer 80%: ${fmt(0.8 * ctx.chatCapacity, 1)}/s.\n`);
+  }
+  console.error(`${scenario.name}: ${scenario.title}`);
+  const strategies = named ?? scenario.strategies ?? PRESET_NAMES;
+  const out: Record<string, Figures> = {};
+  if (scenario.slow) await setSlowdown(backends, scenario.slow, false);
   try {
-    const fleet = forkScript('fleet', join(__dirname, 'fleet.js'), [JSON.stringify({ instances: 8, timeScale, seed: 1 })]);
-    const backends = await expect<FleetBackend[]>(fleet.child, 'ready', 20_000);
-    let seed = 100;
-    for (const strategy of opts.strategies!.split(',')) {
-      const t = Date.now();
-      const c0 = cpuMicros(fleet.pid), r0 = process.cpuUsage();
-      seed++;
-      const spec =
-        opts.workload === 'w1'
-          ? { workload: sharedPrefix({ groups: Number(opts.groups), perGroup: 16, systemTokens: 2048, questionTokens: 128, outputTokens: 256 }, seed), pace: { kind: 'burst' as const } }
-          : opts.workload === 'chat'
-            ? { workload: multiTurnChat({ sessions: 64, turns: 8, systemTokens: 256, userTokens: 96, outputTokens: 128 }, seed), pace: { kind: 'poisson' as const, perSecond: Number(opts.rate), seed } }
-            : { workload: noPrefix({ requests: 100000, meanIn: 200, meanOut: 180 }, seed), pace: { kind: 'closed' as const, concurrency: Number(opts.conc) } };
-      const V: Record<string, object> = {
-        'pa-noqueue': { filters: ['serves-model', 'model-loaded'], scorers: [{ name: 'prefix-affinity', weight: 3, params: { queue_threshold: 1e9 } }, 'queue', 'kv-cache'], picker: 'max-score' },
-        'pa-inflight': { filters: ['serves-model', 'model-loaded'], scorers: [{ name: 'prefix-affinity', weight: 3, params: { queue_threshold: 1e9 } }, 'queue', 'inflight'], picker: 'max-score' },
-        'pa-inflight-q': { filters: ['serves-model', 'model-loaded'], scorers: [{ name: 'prefix-affinity', weight: 3, params: {} }, 'queue', 'inflight'], picker: 'max-score' },
-      };
-      const tuned = V[strategy] as Record<string, unknown> | undefined;
-      const f = await measure(
-        backends,
-        { strategy: tuned ? 'prefix-affinity' : strategy, scheduler: tuned, timeScale, scrapeModelMs: Number(opts.scrape), staleModelMs: 2000 },
-        { ...spec, limits: { count: Number(opts.n), maxMs: 60_000, hardMs: 120_000 } },
-        dir,
-        1024,
-      );
-      const r1 = process.cpuUsage(r0);
-      console.log('cpu s: fleet', (cpuMicros(fleet.pid) - c0) / 1e6, 'runner', (r1.user + r1.system) / 1e6);
-      console.log(strategy, ((Date.now() - t) / 1000).toFixed(1) + 's', JSON.stringify({ ...f, shares: undefined }));
+    for (const s of strategies) out[s] = await run(backends, s, scenario.plan(ctx, salt++));
+    const again = scenario.again;
+    if (again && out[again]) out[`${again} again`] = await run(backends, again, scenario.plan(ctx, salt++));
+  } finally {
+    if (scenario.slow) await setSlowdown(backends, scenario.slow, true);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  dir = mkdtempSync(join(tmpdir(), 'switchyard-routing-'));
+  const results: Results = {};
+  const began = Date.now();
+  try {
+    const fleet = forkScript('fleet', join(__dirname, 'fleet.js'), [JSON.stringify({ instances: 8, timeScale: ctx.timeScale, seed: 1 })]);
+    const backends = await expect<FleetBackend[]>(fleet.child, 'ready', 30_000);
+    const slowId = backends[0]!.id;
+    console.log(`routing benchmark: 8 × switchyard-sim (llama3-8b-h100), time scale ${ctx.timeScale} (real ms per model ms), scrape every ${opts['scrape-ms']} model ms${ctx.quick ? ', --quick' : ''}`);
+    console.log(`System: Linux ${release()}, ${cpus()[0]!.model} × ${cpus().length}, Node ${process.version}`);
+    console.log('Times are model ms (client-side real ms ÷ time scale); cache hits from the simulators\' counters; lag p99 = the simulators\' timer lag, real ms.\n');
+    for (const scenario of scenarios) {
+      results[scenario.name] = await runScenario(backends, scenario);
+      const slow = scenario.slow ? slowId : undefined;
+      console.log(`${scenario.name}: ${scenario.title}${slow ? ` (slowed: ${slow})` : ''}\n${scenarioTable(results[scenario.name]!, slow)}\n`);
     }
+    console.log(`Targets\n${targetTable(results, slowId)}\n`);
+    console.log(`Total ${fmt((Date.now() - began) / 1000)} s.`);
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
@@ -67,3 +116,4 @@ main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopAll().finally(() => process.exit(130)));

@@ -1,7 +1,9 @@
 // The three workloads of shared/reference/simulator.md §7, as streams of chat requests.
 // Text is made of seeded pseudo-words: the simulator's tokenizer makes one token of each
-// word, so "2,048 tokens" is 2,048 words. Every run draws its own salt, so a run never hits
-// blocks cached by the one before it on the same fleet.
+// word, so "2,048 tokens" is 2,048 words.
+//
+// `seed` fixes a workload's structure (lengths, order, arrivals' session choice) and `salt`
+// its words: runs with one seed and different salts offer the same load with nothing cached.
 //
 // A workload hands out requests one at a time (`next`) and hears how each ended (`done`):
 // the multi-turn chat needs the reply to build the session's next turn, the others ignore it.
@@ -34,6 +36,9 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The generator of a workload's words. */
+const textRng = (seed: number, salt: number) => rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(salt + 1, 0x85ebca6b)) >>> 0);
 
 /** `n` one-token pseudo-words ("k3x9q …"), about 5.5 characters per token. */
 function words(rand: () => number, n: number): string {
@@ -76,15 +81,16 @@ export interface W1Shape {
 }
 
 /** W1 (SGLang generated-shared-prefix): groups share a long system prompt; shuffled, as sent at once. */
-export function sharedPrefix(shape: W1Shape, seed: number): Workload {
+export function sharedPrefix(shape: W1Shape, seed: number, salt = 0): Workload {
   const rand = rng(seed);
+  const text = textRng(seed, salt);
   const list: ChatRequest[] = [];
   for (let g = 0; g < shape.groups; g++) {
-    const system = words(rand, shape.systemTokens);
+    const system = words(text, shape.systemTokens);
     for (let q = 0; q < shape.perGroup; q++) {
       const messages = [
         { role: 'system', content: system },
-        { role: 'user', content: words(rand, shape.questionTokens) },
+        { role: 'user', content: words(text, shape.questionTokens) },
       ];
       list.push({ body: body(messages, shape.outputTokens), headers: {} });
     }
@@ -104,13 +110,14 @@ export interface NoPrefixShape {
 }
 
 /** Independent prompts with ShareGPT-like lengths: nothing to share, nothing to stick to. */
-export function noPrefix(shape: NoPrefixShape, seed: number): Workload {
+export function noPrefix(shape: NoPrefixShape, seed: number, salt = 0): Workload {
   const rand = rng(seed);
+  const text = textRng(seed, salt);
   const list: ChatRequest[] = [];
   for (let i = 0; i < shape.requests; i++) {
     const input = lognormal(rand, shape.meanIn, 0.8, 8, 2048);
     const output = lognormal(rand, shape.meanOut, 0.8, 4, 1024);
-    list.push({ body: body([{ role: 'user', content: words(rand, input) }], output), headers: {} });
+    list.push({ body: body([{ role: 'user', content: words(text, input) }], output), headers: {} });
   }
   return listWorkload(list);
 }
@@ -137,13 +144,13 @@ interface Session {
  * reply and question. The session key goes in `x-session-id` and in the body's `user`.
  * `next` picks an idle session at random (open loop: the caller decides when).
  */
-export function multiTurnChat(shape: ChatShape, seed: number): Workload {
+export function multiTurnChat(shape: ChatShape, seed: number, salt = 0): Workload {
   const rand = rng(seed);
-  const salt = Math.floor(rand() * 1e9).toString(36);
+  const text = textRng(seed, salt);
   let opened = 0;
   const open = (): Session => ({
-    key: `s${salt}-${opened++}`,
-    messages: [{ role: 'system', content: words(rand, shape.systemTokens) }],
+    key: `s${seed}.${salt}-${opened++}`,
+    messages: [{ role: 'system', content: words(text, shape.systemTokens) }],
     turns: 0,
     busy: false,
   });
@@ -155,7 +162,7 @@ export function multiTurnChat(shape: ChatShape, seed: number): Workload {
       // All busy: open one more rather than hold the arrival back (the load stays open).
       const s = idle.length > 0 ? idle[Math.floor(rand() * idle.length)]! : (sessions.push(open()), sessions[sessions.length - 1]!);
       s.busy = true;
-      s.messages.push({ role: 'user', content: words(rand, shape.userTokens) });
+      s.messages.push({ role: 'user', content: words(text, shape.userTokens) });
       return {
         body: body(s.messages.slice(), shape.outputTokens, { user: s.key }),
         headers: { 'x-session-id': s.key },

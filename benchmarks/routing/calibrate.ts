@@ -1,0 +1,75 @@
+// The chat workload's capacity: the highest Poisson rate at which 8 backends under
+// round-robin keep up. Found on the simulator's own engines driven by a virtual clock (no
+// sockets, no timers), so it is exact and deterministic: a real-time calibration on a
+// shared 2-core machine measures the machine as much as the fleet.
+//
+// "Keeps up": an overloaded fleet's backlog grows for as long as the load lasts, while one
+// that keeps up only sees its conversations lengthen. So a rate passes when the requests in
+// the fleet over the last quarter of the run are at most 1.5× those over the second quarter.
+import { Engine, getProfile, renderChat, tokenize, type ChatMessage } from '../../lib/sim';
+import { MODEL, multiTurnChat, rng, type ChatShape } from './workloads';
+
+interface Turn {
+  arrival: number;
+  end: number;
+}
+
+/** One virtual run: round-robin over `backends` engines, Poisson arrivals for `modelMs`. */
+function simulate(shape: ChatShape, seed: number, perSecond: number, modelMs: number, backends: number): Turn[] {
+  const profile = getProfile('llama3-8b-h100');
+  const engines = Array.from({ length: backends }, (_, i) => new Engine({ profile, seed: seed + i }));
+  const workload = multiTurnChat(shape, seed);
+  const rand = rng(seed);
+  const turns: Turn[] = [];
+  for (let t = 0, i = 0; ; i++) {
+    t += (-Math.log(1 - rand()) / perSecond) * 1000;
+    if (t > modelMs) break;
+    for (const e of engines) e.advanceTo(t);
+    const req = workload.next()!;
+    const turn: Turn = { arrival: t, end: Infinity };
+    turns.push(turn);
+    let reply = '';
+    engines[i % backends]!.submit({
+      model: MODEL,
+      promptTokens: tokenize(renderChat(req.body.messages as ChatMessage[])),
+      maxTokens: shape.outputTokens,
+      ignoreEos: true,
+      sink: {
+        token(_r, text, finish, at) {
+          reply += text;
+          if (!finish) return;
+          turn.end = at;
+          workload.done(req, reply);
+        },
+      },
+    });
+  }
+  return turns;
+}
+
+/** Mean count of turns in the fleet over [from, to), sampled at 20 points. */
+function meanInFleet(turns: Turn[], from: number, to: number): number {
+  let sum = 0;
+  for (let k = 0; k < 20; k++) {
+    const at = from + ((to - from) * k) / 20;
+    sum += turns.filter((x) => x.arrival <= at && x.end > at).length;
+  }
+  return sum / 20;
+}
+
+function keepsUp(shape: ChatShape, seed: number, perSecond: number, modelMs: number, backends: number): boolean {
+  const turns = simulate(shape, seed, perSecond, modelMs, backends);
+  return meanInFleet(turns, 0.75 * modelMs, modelMs) <= 1.5 * meanInFleet(turns, 0.25 * modelMs, 0.5 * modelMs);
+}
+
+/** Requests per model second, within 2%: bisection between 10/s and 400/s. */
+export function chatCapacity(shape: ChatShape, seed: number, modelMs: number, backends: number): number {
+  let lo = 10;
+  let hi = 400;
+  for (let i = 0; i < 20 && hi / lo > 1.02; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if (keepsUp(shape, seed, mid, modelMs, backends)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
