@@ -85,11 +85,11 @@ async function warmUp(running: Map<Setup, Running>): Promise<void> {
   for (const r of running.values()) for (const s of SCENARIOS.filter((s) => !s.once)) await s.run(r, { ...knobs, seconds: 1 });
 }
 
-/** Other work on the machine skews every figure here; say how much there was. */
+/** Other work on the machine skews every figure here; say how much there was before ours. */
 function loadNote(): string {
   const [one] = loadavg();
   const busy = one > cpus().length ? ' (busier than its cores: treat the figures as rough)' : '';
-  return `load average ${one.toFixed(1)}${busy}`;
+  return `load average ${one.toFixed(1)} at the start${busy}`;
 }
 
 function logNotes(running: Map<Setup, Running>): void {
@@ -122,7 +122,6 @@ async function main(): Promise<void> {
     if (ratios) console.log(`Ratios\n\n${ratios}\n`);
     if (running.has(switchyard) && ratios) console.log(`${goalTable(samples)}\n`);
     logNotes(running);
-    notes.push(`at the end, ${loadNote()}.`);
     if (profileDir) {
       for (const r of running.values()) await r.stop(); // profiles are written on exit
       console.log(profileReport(profileDir, columns, scenarios[0], samples));
