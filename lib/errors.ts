@@ -115,6 +115,22 @@ export class UpstreamProtocolError extends SwitchyardError {
     super(message, 'upstream_protocol_error', 502, 'server_error', options);
   }
 }
+/**
+ * The upstream answered a retryable status (e.g. 503) that was held back for a retry
+ * which then could not be made (retry budget spent): the client gets the same status.
+ */
+export class UpstreamStatusError extends SwitchyardError {
+  constructor(status: number) {
+    super(
+      `the upstream answered ${status} and no retry was possible`,
+      `upstream_status_${status}`,
+      status,
+      status === 429 ? 'rate_limit_error' : status === 504 ? 'timeout_error' : 'server_error',
+    );
+    if (status === 429 || status === 503) this.retryAfter = 1;
+  }
+}
+
 export class NoBackendError extends SwitchyardError {
   constructor(pool: string) {
     super(`no healthy backend available in pool '${pool}'`, 'no_backend', 503, 'service_unavailable_error');

@@ -18,6 +18,7 @@ import {
   BadRequestError,
   UpstreamTimeoutError,
   RateLimitedError,
+  UpstreamStatusError,
   type SwitchyardError,
 } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
@@ -223,7 +224,10 @@ async function forwardWithRetries(
       const { backend, decision } = lease;
       if (decision.explain) rt.recordExplain(x.id, decision.explain);
 
-      const mayRetry = replayable && x.attempts < retries.max;
+      // Hold a retryable status back only when a retry could follow (the budget is checked
+      // again, atomically, when the retry is taken).
+      const mayRetry =
+        replayable && x.attempts < retries.max && pool.retryBudget.active < pool.retryBudget.limit(pool.inflight + 1);
       x.attempts++;
       x.backend = backend;
       const attempt = new Attempt(res, {
@@ -264,17 +268,22 @@ async function forwardWithRetries(
 
       if (settle(rt, x, pool, backend, outcome)) return;
       lastError = outcome.type === 'failed' ? outcome.error : undefined;
-      const retryable =
+      const wanted =
         mayRetry &&
         !x.clientClosed &&
         !x.expired &&
-        (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on))) &&
-        pool.retryBudget.tryAcquire(pool.inflight + 1);
-      if (!retryable) {
+        (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on)));
+      // A refused connection reached no backend, so its retry costs the fleet nothing and
+      // does not draw on the budget; every other retry does.
+      const free = outcome.type === 'failed' && outcome.kind === 'connect';
+      const granted = wanted && (free || pool.retryBudget.tryAcquire(pool.inflight + 1));
+      if (!granted) {
         if (outcome.type === 'failed') throw outcome.error;
+        // The response was held back for a retry that cannot happen: answer for it.
+        if (outcome.type === 'retry_status') throw new UpstreamStatusError(outcome.status);
         return;
       }
-      retrying = true;
+      retrying = !free;
       (sreq.exclude ??= new Set()).add(backend.id);
       rt.metrics.retry(pool.name);
       await sleep(backoffDelay(x.attempts, retries));
