@@ -323,9 +323,12 @@ export const configSchema = z.strictObject({
   consul: consulSchema.optional(),
   explain: z
     .strictObject({
-      /** Keep this many recent routing decisions for GET /explain. */
-      keep: z.number().int().min(0).default(1000),
-      /** Add `x-switchyard-explain` (the picked backend and scores) to responses. */
+      /**
+       * Keep this many recent routing decisions for GET /explain. Off by default: recording
+       * costs a few µs per request, and scores per candidate in large pools (reloadable).
+       */
+      keep: z.number().int().min(0).default(0),
+      /** Add `x-switchyard-explain` (the picked backend and its score) to responses. */
       header: z.boolean().default(false),
     })
     .prefault({}),

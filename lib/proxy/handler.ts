@@ -252,7 +252,7 @@ async function forwardWithRetries(
         idleTimeout: pool.config.timeouts.idle,
         retryStatuses: mayRetry ? pool.retryStatuses : NO_RETRY,
       });
-      if (config.explain.header) res.setHeader('x-switchyard-backend', backend.id);
+      if (config.explain.header) res.setHeader('x-switchyard-explain', explainHeader(decision, backend.id));
       if (rt.draining) res.setHeader('connection', 'close');
       x.current = attempt;
       attempt.start();
@@ -446,4 +446,12 @@ export function checkHost(req: IncomingMessage): void {
   }
   if (hosts > 1) throw new BadRequestError('more than one Host header');
   if (hosts === 0 && req.httpVersionMinor >= 1) throw new BadRequestError('missing Host header');
+}
+
+/** `picked=ID; score=S; profile=P; candidates=N` (score and profile when recorded). */
+function explainHeader(decision: Decision, id: string): string {
+  const ex = decision.explain;
+  if (!ex) return `picked=${id}`;
+  const total = ex.scored.find((s) => s.id === id)?.total;
+  return `picked=${id}; score=${total === undefined ? 'n/a' : total.toFixed(3)}; profile=${ex.profile}; candidates=${ex.candidates}`;
 }

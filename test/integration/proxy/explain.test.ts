@@ -20,8 +20,9 @@ t.test('routing decisions are explained', async (t) => {
   });
   const r = await call(`${d.url}/v1/x`, { headers: { 'x-request-id': 'explain-me' } });
   t.equal(r.status, 200);
-  const served = r.headers['x-switchyard-backend'];
-  t.ok(served === `127.0.0.1:${a.port}` || served === `127.0.0.1:${b.port}`, `header names the backend (${served})`);
+  const header = String(r.headers['x-switchyard-explain']);
+  const served = /^picked=([^;]+); score=[0-9.]+; profile=least-queue; candidates=2$/.exec(header)?.[1];
+  t.ok(served === `127.0.0.1:${a.port}` || served === `127.0.0.1:${b.port}`, `header names the backend and its score (${header})`);
 
   const e = await call(`${d.adminUrl}/explain?request_id=explain-me`);
   t.equal(e.status, 200);

@@ -55,7 +55,7 @@ t.test('top-level sections default when absent', async (t) => {
     max_connections: 10_000,
   });
   t.strictSame(config.shutdown, { drain_timeout: 30_000 });
-  t.strictSame(config.explain, { keep: 1000, header: false });
+  t.strictSame(config.explain, { keep: 0, header: false });
   t.equal(config.consul, undefined, 'consul stays off unless configured');
   t.strictSame(config.routes, []);
 });
