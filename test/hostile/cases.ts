@@ -28,14 +28,12 @@ export interface Ctx {
   otherPort: number;
 }
 
-export type Reply =
-  /** This final status (and the OpenAI error code, when given), then the server closes. */
-  | { status: number; code?: string; within?: number }
-  /**
-   * Refused at the framing level: either a 400 or a bare close, but never another status;
-   * the server closes. (Used where the error comes after the request head was accepted.)
-   */
-  | { rejected: true; within?: number };
+/** This final status (and the OpenAI error code, when given), then the server closes (within `within` ms). */
+export interface Reply {
+  status: number;
+  code?: string;
+  within?: number;
+}
 
 export interface HostileCase {
   name: string;
@@ -194,52 +192,58 @@ export const CASES: HostileCase[] = [
   },
   {
     name: 'HTTP/1.1 request without Host',
-    bytes: () => `GET ${path('nohost')} HTTP/1.1\r\nX-A: b\r\n\r\n`,
-    reply: { status: 400 },
+    bytes: () => `GET ${path('nohost')} HTTP/1.1\r\nX-A: b\r\nConnection: close\r\n\r\n`,
+    reply: { status: 400, code: 'bad_request' },
+    upstream: 'nothing',
+  },
+  {
+    name: 'two Host fields (RFC 9112 §3.2)',
+    bytes: () => `GET ${path('duphost')} HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n`,
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
 
-  // --- bad chunked bodies: the head was valid, the body is not --------------------------------
+  // --- bad chunked bodies: the head was valid, the body is not (400 all the same) -------------
   {
     name: 'request Transfer-Encoding without chunked ("identity")',
     bytes: () => `POST ${path('teident')} HTTP/1.1\r\n${H}Transfer-Encoding: identity\r\n\r\nabc`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
   {
     name: 'chunk size that is not hex',
     bytes: () => `POST ${path('chunkz')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nZ\r\nabc\r\n0\r\n\r\n`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
   {
     name: 'chunk size that overflows 64 bits',
     bytes: () => `POST ${path('chunkbig')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
   {
     name: 'chunk size with a 0x prefix',
     bytes: () => `POST ${path('chunk0x')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
   {
     name: 'chunk data not followed by CRLF',
     bytes: () => `POST ${path('chunknocrlf')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabcX0\r\n\r\n`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
   {
     name: 'http-garden: chunk-size line ended by \\rX',
     bytes: () => `POST ${path('garden-chunkrx')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\rX\r\nabc\r\n0\r\n\r\n`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
   {
     name: 'http-garden: chunk extension ended by \\rX',
     bytes: () => `POST ${path('garden-chunkextrx')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a=b\rX\r\nabc\r\n0\r\n\r\n`,
-    reply: { rejected: true },
+    reply: { status: 400, code: 'bad_request' },
     upstream: 'nothing',
   },
 
@@ -263,6 +267,12 @@ export const CASES: HostileCase[] = [
     upstream: 'nothing',
   },
   {
+    name: 'declared body over the limit, sent slowly: 413 and a close without reading it',
+    bytes: () => `POST ${path('bigclopen')} HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"model":"x"`,
+    reply: { status: 413, code: 'payload_too_large', within: 1000 },
+    upstream: 'nothing',
+  },
+  {
     name: 'chunked body growing over limits.max_body_size: 413',
     bytes: () =>
       `POST ${path('bigchunked')} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
@@ -280,10 +290,10 @@ export const CASES: HostileCase[] = [
     upstream: 'nothing',
   },
   {
-    name: 'slow body: a body byte every 100 ms is cut at limits.request_timeout',
+    name: 'slow body: a body byte every 100 ms gets 408 and a close at limits.request_timeout',
     bytes: () => `POST ${path('slowbody')} HTTP/1.1\r\n${H}Content-Length: 500\r\n\r\n`,
     trickle: { byte: 'a', everyMs: 100 },
-    reply: { rejected: true, within: REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + 1000 },
+    reply: { status: 408, code: 'request_timeout', within: REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + 1000 },
     upstream: 'nothing',
   },
 
@@ -343,6 +353,12 @@ export const CASES: HostileCase[] = [
       auth: got.headers.authorization,
       expect: { names: [...PROXY_ADDED, 'x-end-to-end', 'authorization'].sort(), e2e: 'kept', auth: 'Bearer k' },
     }),
+  },
+  {
+    name: 'Upgrade: h2c (curl --http2 on http://) is declined and the request served as HTTP/1.1',
+    bytes: () => `GET ${path('h2c')} HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`,
+    reply: { status: 200 },
+    upstream: (got) => ({ names: names(got).sort(), expect: { names: [...PROXY_ADDED].sort() } }),
   },
   {
     name: 'X-Forwarded-For is appended to, -Proto and -Host are set by the proxy',
