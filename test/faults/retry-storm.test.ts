@@ -8,8 +8,10 @@
 //   - requests that got a second retry ≤ those;
 //   - switchyard_retries_total = Σ (attempts − 1);
 //   - every client is answered (504), none left waiting.
+// Then a storm of 503s (every backend answers 503 at once, 32 clients): a retryable status
+// that can no longer be retried (budget spent) is still answered, never left hanging.
 import t from 'tap';
-import { chat, chatBody, metric, poolStatus, startRig } from './rig';
+import { chat, chatBody, metric, poolStatus, runLoad, startRig } from './rig';
 
 const C = 50;
 const FIRST_BYTE_MS = 400;
@@ -51,4 +53,19 @@ t.test('retry storm: the retry budget caps retries at 20% of active requests', a
   t.equal((await poolStatus(rig)).retries_active, 0, 'every budget slot was given back');
   const tries = rig.fleet.instances.reduce((n, i) => n + i.state().counters.inference_requests!, 0);
   t.equal(tries, C + total, 'the backends saw exactly the originals plus the budgeted retries');
+});
+
+t.test('503 storm: every client is answered even when the retry budget is spent', async (t) => {
+  const rig = await startRig(t, { pool: { outlier: { enabled: false } } });
+  for (const i of rig.fleet.instances) i.setFailure({ failure_rate: 100, failure_types: ['server_error'] });
+  const N = 300;
+  const results = await runLoad(N, 32, (i) => chat(rig, { body: chatBody({ content: `storm ${i}` }), signal: AbortSignal.timeout(5000) }));
+  const unanswered = results.filter((r) => r.status === 0).length;
+  t.equal(unanswered, 0, `every client got an answer (${unanswered} of ${N} waited 5 s for nothing)`);
+  t.same([...new Set(results.map((r) => r.status))], [503], 'each answer is the 503 (no backend could serve it)');
+  const retries = await metric(rig, 'switchyard_retries_total', { pool: 'p' });
+  const injected = rig.fleet.instances.reduce((n, i) => n + i.state().counters.injected_errors!, 0);
+  t.equal(injected, N + retries, 'the backends saw the originals plus the retries, nothing else');
+  t.ok(retries < N * 2, `the budget held retries below the unbudgeted ${N * 2} (${retries})`);
+  t.equal((await poolStatus(rig)).retries_active, 0, 'every budget slot was given back');
 });
