@@ -26,6 +26,8 @@ import type { Generation, ProxyRuntime } from './proxy/handler';
 import { createAdminServer, checkAdminBind, type AdminTarget } from './admin/server';
 import { VERSION } from './version';
 
+const ACCESS_FLUSH_MS = 250;
+
 /** Presets that never read scraped backend signals: their pools are not scraped. */
 const SIGNAL_FREE = new Set(['round-robin', 'random', 'least-request']);
 
@@ -59,10 +61,19 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
   private kvWatch?: KvRoutesWatch;
   private registration?: SelfRegistration;
   private readonly startedAt = Date.now();
+  private readonly accessDest: ReturnType<typeof pino.destination>;
+  private readonly accessRoot: Logger;
+  private readonly accessFlush: NodeJS.Timeout;
 
   private constructor(opts: StartOptions, config: Config, hash: string) {
     this.configPath = resolve(opts.configPath);
     this.logger = opts.logger ?? pino({ level: config.log.level }, pino.destination({ dest: 1, sync: false }));
+    // Access lines, one per request, go through their own buffer: a write(2) per request
+    // cost ~8 µs; batching them costs at most ACCESS_FLUSH_MS of delay in the log.
+    this.accessDest = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
+    this.accessFlush = setInterval(() => this.accessDest.flush(), ACCESS_FLUSH_MS);
+    this.accessFlush.unref();
+    this.accessRoot = pino({ level: config.log.level, base: { pid: process.pid, type: 'access' } }, this.accessDest);
     this.apply(config, hash);
   }
 
@@ -126,7 +137,8 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
 
     this.pools = next;
     this.generation = { config, table };
-    this.accessLog = config.log.access ? this.logger.child({ type: 'access' }) : undefined;
+    this.accessRoot.level = config.log.level;
+    this.accessLog = config.log.access ? this.accessRoot : undefined;
     if (this.explainLog.capacity !== config.explain.keep) this.explainLog = new ExplainLog(config.explain.keep);
     this.metrics.setConfigHash(hash);
     // Retired pools finish what they carry: undici's close() waits for in-flight requests.
@@ -289,6 +301,8 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
     await new Promise<void>((r) => (this.adminServer ? this.adminServer.close(() => r()) : r()));
     this.adminServer?.closeAllConnections();
     this.logger.info('stopped');
+    clearInterval(this.accessFlush);
+    this.accessDest.flushSync();
     this.logger.flush?.();
   }
 

@@ -212,7 +212,8 @@ async function forwardWithRetries(
       if (x.expired) throw lastError ?? new UpstreamTimeoutError('total');
       let lease: Lease;
       try {
-        lease = await pool.lease(sreq, explainOn, waitSignal);
+        const leased = pool.lease(sreq, explainOn, waitSignal);
+        lease = leased instanceof Promise ? await leased : leased;
       } catch (err) {
         if (x.clientClosed) {
           x.outcome = 'client_abort';
@@ -224,10 +225,10 @@ async function forwardWithRetries(
       const { backend, decision } = lease;
       if (decision.explain) rt.recordExplain(x.id, decision.explain);
 
-      // Hold a retryable status back only when a retry could follow (the budget is checked
-      // again, atomically, when the retry is taken).
-      const mayRetry =
-        replayable && x.attempts < retries.max && pool.retryBudget.active < pool.retryBudget.limit(pool.inflight + 1);
+      const mayRetry = replayable && x.attempts < retries.max;
+      // Hold a retryable status back only when the budget could pay for its retry (it is
+      // checked again, atomically, when the retry is taken).
+      const mayHoldStatus = mayRetry && pool.retryBudget.active < pool.retryBudget.limit(pool.inflight + 1);
       x.attempts++;
       x.backend = backend;
       const attempt = new Attempt(res, {
@@ -248,9 +249,8 @@ async function forwardWithRetries(
         ),
         body: payload,
         requestId: x.id,
-        firstByteTimeout: firstByteTimeout(pool, backend, sreq.model),
-        idleTimeout: pool.config.timeouts.idle,
-        retryStatuses: mayRetry ? pool.retryStatuses : NO_RETRY,
+        ...attemptTimeouts(pool, backend, sreq.model),
+        retryStatuses: mayHoldStatus ? pool.retryStatuses : NO_RETRY,
       });
       if (config.explain.header) res.setHeader('x-switchyard-explain', explainHeader(decision, backend.id));
       if (rt.draining) res.setHeader('connection', 'close');
@@ -423,14 +423,18 @@ function estimateTokens(body: InspectedBody): number {
 }
 
 /**
- * The first-byte timeout of an attempt. A backend known not to have the model loaded will
- * load it first (tens of seconds): the request is held up to `cold_start.hold_timeout`.
+ * An attempt's timeouts. A backend known not to have the model loaded will load it first
+ * (tens of seconds), so the request is held up to `cold_start.hold_timeout` for its head
+ * and its first chunk.
  */
-function firstByteTimeout(pool: PoolRuntime, b: Backend, model: string | undefined): number {
-  const t = pool.config.timeouts.first_byte;
+function attemptTimeouts(pool: PoolRuntime, b: Backend, model: string | undefined): { firstByteTimeout: number; idleTimeout: number } {
+  const { first_byte, idle } = pool.config.timeouts;
   const loaded = b.signals.loadedModels;
-  if (model === undefined || loaded === undefined || loaded.has(model) || !b.signalsFresh(Date.now())) return t;
-  return Math.max(t, pool.config.cold_start.hold_timeout);
+  if (model === undefined || loaded === undefined || loaded.has(model) || !b.signalsFresh(Date.now())) {
+    return { firstByteTimeout: first_byte, idleTimeout: idle };
+  }
+  const hold = pool.config.cold_start.hold_timeout;
+  return { firstByteTimeout: Math.max(first_byte, hold), idleTimeout: Math.max(idle, hold) };
 }
 
 /**

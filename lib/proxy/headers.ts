@@ -22,6 +22,10 @@ const HOP_BY_HOP = new Set([
   'x-forwarded-host',
   'x-request-id',
   'http2-settings',
+  // Client-supplied forwarding facts we do not vouch for; X-Forwarded-* replace them.
+  'forwarded',
+  'x-real-ip',
+  'x-forwarded-port',
 ]);
 
 const RESPONSE_HOP_BY_HOP = new Set([

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Config } from '../config/schema';
 import { BadRequestError, HeadersTooLargeError, RequestTimeoutError } from '../errors';
 import { sendRawError } from './respond';
+import { newRequestId } from './request-id';
 import { createRequestHandler, type ProxyRuntime } from './handler';
 import { createUpgradeHandler } from './websocket';
 
@@ -31,7 +32,7 @@ export function createProxyServer(rt: ProxyRuntime, limits: Config['limits']): S
   );
   server.maxConnections = limits.max_connections;
   server.on('upgrade', createUpgradeHandler(rt, handle));
-  server.on('connect', (_req, socket: Socket) => sendRawError(socket, new BadRequestError('CONNECT is not supported')));
+  server.on('connect', (_req, socket: Socket) => sendRawError(socket, new BadRequestError('CONNECT is not supported'), newRequestId()));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // A response already started on this socket cannot be followed by an error; otherwise
     // (a bad head, or a bad or slow body after the head was accepted) answer, then close.
@@ -40,7 +41,7 @@ export function createProxyServer(rt: ProxyRuntime, limits: Config['limits']): S
       socket.destroy();
       return;
     }
-    sendRawError(socket, clientErrorFor(err));
+    sendRawError(socket, clientErrorFor(err), newRequestId());
   });
   return server;
 }

@@ -169,11 +169,26 @@ export class PoolRuntime implements EndpointSink {
   }
 
   /**
-   * Choose a backend for one attempt and take a slot on it. Waits in the pool's priority
-   * queue while every candidate is at `max_requests_per_backend`; fails fast with 503 at the
-   * pool's `max_requests`, and with 503 when no backend is available.
+   * Choose a backend for one attempt and take a slot on it. Returns the lease at once in
+   * the common case (no promise, no microtask); waits in the pool's priority queue while
+   * every candidate is at `max_requests_per_backend`. Throws 503 at the pool's
+   * `max_requests` and when no backend is available; the queue sheds with 429.
    */
-  async lease(req: SchedulingRequest, explain: boolean, waitSignal?: () => AbortSignal): Promise<Lease> {
+  lease(req: SchedulingRequest, explain: boolean, waitSignal?: () => AbortSignal): Lease | Promise<Lease> {
+    const got = this.tryLease(req, explain);
+    return got ?? this.leaseAfterWait(req, explain, waitSignal);
+  }
+
+  private async leaseAfterWait(req: SchedulingRequest, explain: boolean, waitSignal?: () => AbortSignal): Promise<Lease> {
+    for (;;) {
+      await this.queue.enqueue(req.priority, { signal: waitSignal?.() });
+      const got = this.tryLease(req, explain);
+      if (got) return got;
+    }
+  }
+
+  /** A lease now, or undefined when every candidate is at its concurrency limit. */
+  private tryLease(req: SchedulingRequest, explain: boolean): Lease | undefined {
     for (let denied = 0; ; ) {
       if (this.inflight >= this.config.breaker.max_requests) throw new CircuitOpenError(`pool '${this.name}' is at max_requests`);
       let decision = this.scheduler.schedule(req, this.available, explain);
@@ -181,10 +196,7 @@ export class PoolRuntime implements EndpointSink {
       if (!b) throw new NoBackendError(this.name);
       if (this.perBackendLimit > 0 && b.inflight >= this.perBackendLimit) {
         const free = this.available.filter((x) => x.inflight < this.perBackendLimit);
-        if (free.length === 0) {
-          await this.queue.enqueue(req.priority, { signal: waitSignal?.() });
-          continue;
-        }
+        if (free.length === 0) return undefined;
         decision = this.scheduler.schedule(req, free, explain);
         b = decision.backend as Backend | undefined;
         if (!b) throw new NoBackendError(this.name);
