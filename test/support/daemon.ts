@@ -47,6 +47,23 @@ export function withTestAddresses(config: Record<string, unknown>): Record<strin
   };
 }
 
+/** Daemons still running, killed if this test process ends first (timeout, crash). */
+const live = new Set<ChildProcess>();
+let reaperInstalled = false;
+function reapOnExit(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const reap = () => {
+    for (const p of live) p.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  // tap ends a timed-out test file with SIGTERM, which skips 'exit' handlers by default.
+  process.once('SIGTERM', () => {
+    reap();
+    process.exit(143);
+  });
+}
+
 export async function startDaemon(config: Record<string, unknown> | string, opts: DaemonOptions = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
   const configPath = join(dir, 'config.yaml');
@@ -56,6 +73,8 @@ export async function startDaemon(config: Record<string, unknown> | string, opts
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(proc);
+  reapOnExit();
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let stderr = '';
@@ -73,6 +92,7 @@ export async function startDaemon(config: Record<string, unknown> | string, opts
     }
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
+    live.delete(proc);
     rmSync(dir, { recursive: true, force: true });
     resolve(code);
   }));
