@@ -2,6 +2,7 @@
 // Client times are real ms; dividing by the time scale gives model ms. The prefix-cache hit
 // rate comes from the simulators' own token counters (after − before), the load imbalance
 // from the `x-sim-backend` header of each answer.
+import { writeFileSync } from 'node:fs';
 import { percentile } from '../common/stats';
 import { drive, LoadClient, type DriveLimits, type Pace, type Sample } from './client';
 import type { SimState } from '../../lib/sim';
@@ -10,7 +11,7 @@ import { getJson, startSwitchyard, type DaemonKnobs } from './switchyard';
 import { MODEL, type Workload } from './workloads';
 
 type SimCounters = Pick<SimState, 'model_time_ms' | 'clock'> & {
-  counters: Pick<SimState['counters'], 'prefix_cache_queries' | 'prefix_cache_hits' | 'finished' | 'busy_ms'>;
+  counters: Pick<SimState['counters'], 'prefix_cache_queries' | 'prefix_cache_hits' | 'busy_ms'>;
 };
 
 export interface Figures {
@@ -30,14 +31,8 @@ export interface Figures {
   imbalance: number;
   /** Share of the requests answered by each backend, by id. */
   shares: Record<string, number>;
-  /** Mean share of model time the backends spent in engine steps, 0..1. */
+  /** Mean share of model time the backends spent in engine steps, 0..1 (continuous batching: busy is not saturated). */
   busy: number;
-  /**
-   * Requests the fleet finishes per model second of engine time, × backends: what it would
-   * sustain fully busy in this regime. Unlike the client's own rate, it does not drop when
-   * the machine delays the client or the proxy.
-   */
-  capacity: number;
   /** Worst p99 of the simulators' timer lag (real ms) over the run: how true their clock stayed. */
   clockLagP99: number;
   firstError?: string;
@@ -66,14 +61,15 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-export async function measure(backends: FleetBackend[], daemon: DaemonKnobs, spec: RunSpec, dir: string, connections: number): Promise<Figures> {
+/** `dump`: a file to write every sample to (JSON), for a closer look. */
+export async function measure(backends: FleetBackend[], daemon: DaemonKnobs, spec: RunSpec, dir: string, connections: number, dump?: string): Promise<Figures> {
   const sy = await startSwitchyard(backends, daemon, dir);
   const client = new LoadClient(sy.origin, connections);
   try {
     await warmUp(client);
     const before = await counters(backends);
     const samples = await drive(client, spec.workload, spec.pace, spec.limits);
-    if (process.env.ROUTING_DUMP) require('node:fs').writeFileSync(`${process.env.ROUTING_DUMP}-${daemon.strategy}.json`, JSON.stringify(samples));
+    if (dump) writeFileSync(dump, JSON.stringify(samples));
     const after = await counters(backends);
     return figures(samples, before, after, backends, daemon.timeScale, spec.warmupMs ?? 0, spec.pace.kind !== 'burst');
   } finally {
@@ -123,7 +119,6 @@ function figures(all: Sample[], before: SimCounters[], after: SimCounters[], bac
     imbalance: Math.max(...perBackend.values()) / mean,
     shares: Object.fromEntries([...perBackend].map(([id, n]) => [id, n / Math.max(1, ok.length)])),
     busy: busyMs / delta((c) => c.model_time_ms),
-    capacity: (delta((c) => c.counters.finished) / busyMs) * 1000 * backends.length,
     clockLagP99: Math.max(...after.map((a) => a.clock.p99)),
     firstError: all.find((s) => s.error)?.error,
   };

@@ -5,6 +5,9 @@
 // load imbalance, side by side; then the issue's targets.
 //   node dist/benchmarks/routing/run.js [--quick] [--workload w1,chat,noprefix,slow]
 //        [--strategies round-robin,prefix-affinity,…] [--time-scale 2] [--scrape-ms 50]
+//        [--stale-ms 2000] [--dump DIR]
+// --dump writes every request's timings to DIR/<scenario>-<strategy>.json. SWITCHYARD_BIN
+// runs another build of the daemon.
 // All times are model time (the simulator's clock): client-side real ms ÷ time scale.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ const { values: opts } = parseArgs({
     'scrape-ms': { type: 'string', default: '50' },
     'stale-ms': { type: 'string', default: '2000' },
     connections: { type: 'string', default: '1024' },
+    dump: { type: 'string' },
   },
 });
 
@@ -52,9 +56,10 @@ function knobs(strategy: string): DaemonKnobs {
   return { strategy: v.strategy, scheduler: v.scheduler, timeScale: ctx.timeScale, scrapeModelMs: Number(opts['scrape-ms']), staleModelMs: Number(opts['stale-ms']) };
 }
 
-async function run(backends: FleetBackend[], strategy: string, spec: RunSpec): Promise<Figures> {
+async function run(backends: FleetBackend[], scenario: string, strategy: string, spec: RunSpec): Promise<Figures> {
   const started = Date.now();
-  const f = await measure(backends, knobs(strategy), spec, dir, Number(opts.connections));
+  const dump = opts.dump && join(opts.dump, `${scenario}-${strategy.replace(/[^\w.-]/g, '_')}.json`);
+  const f = await measure(backends, knobs(strategy), spec, dir, Number(opts.connections), dump);
   console.error(`  ${strategy}: ${fmt(f.tokPerSec)} tok/s, TTFT p90 ${fmt(f.ttftP90)} ms, hits ${fmt(f.hitRate * 100, 1)}% (${fmt((Date.now() - started) / 1000, 1)} s)`);
   if (f.firstError) console.error(`    ${f.failed} failed, first: ${f.firstError}`);
   return f;
@@ -79,9 +84,9 @@ async function runScenario(backends: FleetBackend[], scenario: Scenario): Promis
   const out: Record<string, Figures> = {};
   if (scenario.slow) await setSlowdown(backends, scenario.slow, false);
   try {
-    for (const s of strategies) out[s] = await run(backends, s, scenario.plan(ctx, salt++));
+    for (const s of strategies) out[s] = await run(backends, scenario.name, s, scenario.plan(ctx, salt++));
     const again = scenario.again;
-    if (again && out[again]) out[`${again} again`] = await run(backends, again, scenario.plan(ctx, salt++));
+    if (again && out[again]) out[`${again} again`] = await run(backends, scenario.name, again, scenario.plan(ctx, salt++));
   } finally {
     if (scenario.slow) await setSlowdown(backends, scenario.slow, true);
   }

@@ -49,7 +49,7 @@ const W1 = (ctx: Context) => ({ groups: ctx.quick ? 16 : 32, perGroup: 16, syste
  * measures follow-up turns, the ones where routing decides what is already cached.
  */
 export const CHAT = { sessions: 32, turns: 16, systemTokens: 1024, userTokens: 64, outputTokens: 128 };
-export const CHAT_MODEL_MS = (ctx: Context) => (ctx.quick ? 6_000 : 10_000);
+export const CHAT_MODEL_MS = (ctx: Context) => (ctx.quick ? 6_000 : 8_000);
 /** The chat workload's seed, shared with the calibration. */
 export const CHAT_SEED = 2;
 
@@ -76,6 +76,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'chat',
     title: `multi-turn chat: ${CHAT.sessions} open sessions × ${CHAT.turns} turns, own system prompt ${CHAT.systemTokens}, +${CHAT.userTokens} in / ${CHAT.outputTokens} out per turn, Poisson at 80% of capacity`,
     needsCapacity: true,
+    strategies: [...PRESET_NAMES, 'session-affinity:load-factor-2'],
     plan: chatPlan,
   },
   {
@@ -83,7 +84,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'no shared prefix: ShareGPT-like lengths (~200 in, ~180 out), 64 streams (closed loop)',
     again: 'least-queue',
     plan: (ctx, salt) => {
-      const count = ctx.quick ? 200 : 400;
+      const count = ctx.quick ? 160 : 256;
       return {
         workload: noPrefix({ requests: count, meanIn: 200, meanOut: 180 }, 3, salt),
         pace: { kind: 'closed', concurrency: 64 },
@@ -96,7 +97,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'multi-turn chat as above, one backend slowed 3× (fault injection `slowdown: 3`)',
     needsCapacity: true,
     slow: { 0: 3 },
-    strategies: ['round-robin', 'least-request', 'least-queue', 'prefix-affinity', 'session-affinity'],
+    strategies: ['round-robin', 'least-request', 'least-queue', 'prefix-affinity'],
     plan: chatPlan,
   },
 ];

@@ -5,7 +5,7 @@
 // Time scaling: the simulator runs `timeScale` real ms per model ms, so every duration that
 // is about the backends' state is written in model time and scaled here. The GIE endpoint
 // picker scrapes every 50 ms and calls data older than 2 s stale (simulator.md §3); so do we.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
@@ -14,7 +14,8 @@ import { freePort, waitUntil } from '../common/net';
 import type { FleetBackend } from './fleet';
 import { MODEL } from './workloads';
 
-const BIN = resolve(__dirname, '../../bin/switchyard.js');
+/** The daemon under test; SWITCHYARD_BIN points at another build (e.g. a checkout of main). */
+const BIN = process.env.SWITCHYARD_BIN ?? resolve(__dirname, '../../bin/switchyard.js');
 
 export interface DaemonKnobs {
   strategy: string;
@@ -76,7 +77,7 @@ export async function startSwitchyard(backends: FleetBackend[], k: DaemonKnobs, 
     let exited = false;
     void started.exited.then(() => (exited = true));
     await waitUntil(`switchyard (${k.strategy})`, 20_000, async () => {
-      if (exited) throw new Error(`switchyard exited during start-up; see ${join(dir, 'switchyard.log')}`);
+      if (exited) throw new Error(`switchyard exited during start-up; its log ends: ${logTail(join(dir, 'switchyard.log'))}`);
       const status = await getJson<{ pools: { fleet: { backends: { signals?: { updatedAt: number } }[] } } }>(admin + '/status');
       if (!status) return false;
       const list = status.pools.fleet.backends;
@@ -87,6 +88,10 @@ export async function startSwitchyard(backends: FleetBackend[], k: DaemonKnobs, 
     throw err;
   }
   return { origin, admin, pid: started.pid, stop: () => stop(started) };
+}
+
+function logTail(file: string): string {
+  return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' / ') || '(empty)';
 }
 
 /** Whether the daemon scrapes for this strategy (lib/daemon.ts: SIGNAL_FREE). */
