@@ -62,13 +62,16 @@ function keepsUp(shape: ChatShape, seed: number, perSecond: number, modelMs: num
   return meanInFleet(turns, 0.75 * modelMs, modelMs) <= 1.5 * meanInFleet(turns, 0.25 * modelMs, 0.5 * modelMs);
 }
 
+/** Model ms of each virtual run: long enough for the backlog test to see past the ramp. */
+const RUN_MS = 16_000;
+
 /** Requests per model second, within 2%: bisection between 10/s and 400/s. */
-export function chatCapacity(shape: ChatShape, seed: number, modelMs: number, backends: number): number {
+export function chatCapacity(shape: ChatShape, seed: number, backends: number): number {
   let lo = 10;
   let hi = 400;
   for (let i = 0; i < 20 && hi / lo > 1.02; i++) {
     const mid = Math.sqrt(lo * hi);
-    if (keepsUp(shape, seed, mid, modelMs, backends)) lo = mid;
+    if (keepsUp(shape, seed, mid, RUN_MS, backends)) lo = mid;
     else hi = mid;
   }
   return lo;

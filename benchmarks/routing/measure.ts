@@ -71,7 +71,7 @@ export async function measure(backends: FleetBackend[], daemon: DaemonKnobs, spe
     const samples = await drive(client, spec.workload, spec.pace, spec.limits);
     if (dump) writeFileSync(dump, JSON.stringify(samples));
     const after = await counters(backends);
-    return figures(samples, before, after, backends, daemon.timeScale, spec.warmupMs ?? 0, spec.pace.kind !== 'burst');
+    return figures(samples, before, after, backends, daemon.timeScale, spec.warmupMs ?? 0, spec.pace.kind === 'closed');
   } finally {
     await client.close();
     await sy.stop();
@@ -79,26 +79,30 @@ export async function measure(backends: FleetBackend[], daemon: DaemonKnobs, spe
 }
 
 /**
- * Throughput: a burst's is its output over the makespan (first start to last answer); a paced
- * load's is the output of the answers that ended between the warm-up and the last start,
- * over that window (the steady state, without the drain at the end).
+ * Throughput. Closed loop: the output of the answers that ended between the warm-up and the
+ * last start, over that window (steady concurrency, without the drain at the end). Burst
+ * and open loop: the output of the requests sent after the warm-up, over the time from then
+ * to the last of their answers (a burst's makespan; for Poisson arrivals, a fleet that
+ * falls behind takes longer to serve the same requests).
  */
-function throughput(samples: Sample[], warmupMs: number, steady: boolean): { tokens: number; requests: number; ms: number } {
+function throughput(samples: Sample[], warmupMs: number, closed: boolean): { tokens: number; requests: number; ms: number } {
   const ends = (s: Sample) => s.start + s.e2e;
-  if (!steady) {
-    const ms = Math.max(...samples.map(ends)) - Math.min(...samples.map((s) => s.start));
-    return { tokens: samples.reduce((n, s) => n + s.outputTokens, 0), requests: samples.length, ms };
+  const sum = (list: Sample[]) => list.reduce((n, s) => n + s.outputTokens, 0);
+  if (closed) {
+    const last = Math.max(...samples.map((s) => s.start));
+    const inside = samples.filter((s) => ends(s) >= warmupMs && ends(s) <= last);
+    return { tokens: sum(inside), requests: inside.length, ms: last - warmupMs };
   }
-  const last = Math.max(...samples.map((s) => s.start));
-  const inside = samples.filter((s) => ends(s) >= warmupMs && ends(s) <= last);
-  return { tokens: inside.reduce((n, s) => n + s.outputTokens, 0), requests: inside.length, ms: last - warmupMs };
+  const cohort = samples.filter((s) => s.start >= warmupMs);
+  const from = Math.min(...cohort.map((s) => s.start));
+  return { tokens: sum(cohort), requests: cohort.length, ms: Math.max(...cohort.map(ends)) - from };
 }
 
-function figures(all: Sample[], before: SimCounters[], after: SimCounters[], backends: FleetBackend[], timeScale: number, warmupMs: number, steady: boolean): Figures {
+function figures(all: Sample[], before: SimCounters[], after: SimCounters[], backends: FleetBackend[], timeScale: number, warmupMs: number, closed: boolean): Figures {
   const ok = all.filter((s) => !s.error);
   const counted = ok.filter((s) => s.start >= warmupMs);
   const ttft = counted.map((s) => s.ttft / timeScale);
-  const done = throughput(steady ? ok : counted, warmupMs, steady);
+  const done = throughput(ok, warmupMs, closed);
   const modelSeconds = done.ms / timeScale / 1000;
   const delta = (get: (c: SimCounters) => number) => after.reduce((n, a, i) => n + get(a) - get(before[i]!), 0);
   const queries = delta((c) => c.counters.prefix_cache_queries);

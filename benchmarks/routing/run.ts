@@ -9,7 +9,7 @@
 // --dump writes every request's timings to DIR/<scenario>-<strategy>.json. SWITCHYARD_BIN
 // runs another build of the daemon.
 // All times are model time (the simulator's clock): client-side real ms ÷ time scale.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,9 +19,9 @@ import { expect } from '../common/ipc';
 import { fmt } from '../common/table';
 import type { FleetBackend } from './fleet';
 import { measure, type Figures, type RunSpec } from './measure';
-import { scenarioTable, targetTable, type Results } from './report';
 import { chatCapacity } from './calibrate';
-import { CHAT, CHAT_MODEL_MS, CHAT_SEED, SCENARIOS, type Context, type Scenario } from './scenarios';
+import { scenarioTable, targetTable, type Results } from './report';
+import { CHAT, CHAT_SEED, SCENARIOS, type Context, type Scenario } from './scenarios';
 import { PRESET_NAMES, variant } from './strategies';
 import type { DaemonKnobs } from './switchyard';
 
@@ -65,7 +65,6 @@ async function run(backends: FleetBackend[], scenario: string, strategy: string,
   return f;
 }
 
-
 async function setSlowdown(backends: FleetBackend[], slow: Record<number, number>, reset: boolean): Promise<void> {
   for (const [i, factor] of Object.entries(slow)) {
     const res = await request(`${backends[Number(i)]!.url}/admin/config`, { method: 'POST', body: JSON.stringify({ slowdown: reset ? 1 : factor }) });
@@ -76,10 +75,10 @@ async function setSlowdown(backends: FleetBackend[], slow: Record<number, number
 
 async function runScenario(backends: FleetBackend[], scenario: Scenario): Promise<Record<string, Figures>> {
   if (scenario.needsCapacity && ctx.chatCapacity === undefined) {
-    ctx.chatCapacity = chatCapacity(CHAT, CHAT_SEED, 16_000, backends.length);
+    ctx.chatCapacity = chatCapacity(CHAT, CHAT_SEED, backends.length);
     console.log(`Chat capacity: ${fmt(ctx.chatCapacity, 1)} requests per model second (round-robin, virtual-clock calibration); the chat runs offer 80%: ${fmt(0.8 * ctx.chatCapacity, 1)}/s.\n`);
   }
-  console.error(`${scenario.name}: ${scenario.title}`);
+  console.error(`${scenario.name}:`);
   const strategies = named ?? scenario.strategies ?? PRESET_NAMES;
   const out: Record<string, Figures> = {};
   if (scenario.slow) await setSlowdown(backends, scenario.slow, false);
@@ -95,6 +94,7 @@ async function runScenario(backends: FleetBackend[], scenario: Scenario): Promis
 
 async function main(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-routing-'));
+  if (opts.dump) mkdirSync(opts.dump, { recursive: true });
   const results: Results = {};
   const began = Date.now();
   try {

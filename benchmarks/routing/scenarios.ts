@@ -1,6 +1,6 @@
 // The named scenarios: a workload, how it is paced, and what each one is meant to show.
-// Sizes are in model time and request counts; `quick` halves them. Rates found by the
-// calibration are in requests per model second; the client paces in real time.
+// Sizes are request counts and model time; `quick` makes them smaller. The calibrated rate
+// is in requests per model second; the client paces in real time.
 import type { DriveLimits, Pace } from './client';
 import { PRESET_NAMES } from './strategies';
 import { multiTurnChat, noPrefix, sharedPrefix, type Workload } from './workloads';
@@ -49,7 +49,7 @@ const W1 = (ctx: Context) => ({ groups: ctx.quick ? 16 : 32, perGroup: 16, syste
  * measures follow-up turns, the ones where routing decides what is already cached.
  */
 export const CHAT = { sessions: 32, turns: 16, systemTokens: 1024, userTokens: 64, outputTokens: 128 };
-export const CHAT_MODEL_MS = (ctx: Context) => (ctx.quick ? 6_000 : 8_000);
+const CHAT_MODEL_MS = (ctx: Context) => (ctx.quick ? 6_000 : 8_000);
 /** The chat workload's seed, shared with the calibration. */
 export const CHAT_SEED = 2;
 
@@ -70,11 +70,11 @@ export const SCENARIOS: Scenario[] = [
     name: 'w1',
     title: 'W1 shared system prompts: groups × 16 prompts, system 2,048 + question 128 tokens, 256 out, all sent at once',
     strategies: [...PRESET_NAMES, 'prefix-affinity:no-queue-guard'],
-    plan: (ctx, salt) => ({ workload: sharedPrefix(W1(ctx), 1, salt), pace: { kind: 'burst' }, limits: limits(ctx, Infinity, 120_000) }),
+    plan: (ctx, salt) => ({ workload: sharedPrefix(W1(ctx), 1, salt), pace: { kind: 'burst' }, limits: limits(ctx, Infinity, 60_000) }),
   },
   {
     name: 'chat',
-    title: `multi-turn chat: ${CHAT.sessions} open sessions × ${CHAT.turns} turns, own system prompt ${CHAT.systemTokens}, +${CHAT.userTokens} in / ${CHAT.outputTokens} out per turn, Poisson at 80% of capacity`,
+    title: `multi-turn chat: ≥ ${CHAT.sessions} open sessions × ${CHAT.turns} turns, own system prompt ${CHAT.systemTokens}, +${CHAT.userTokens} in / ${CHAT.outputTokens} out per turn, Poisson at 80% of capacity`,
     needsCapacity: true,
     strategies: [...PRESET_NAMES, 'session-affinity:load-factor-2'],
     plan: chatPlan,
