@@ -65,7 +65,7 @@ function config(port: number, adminPort: number, backends: FleetBackend[], k: Da
   };
 }
 
-/** Starts the daemon and waits until it proxies and, for signal-driven strategies, has scraped every backend. */
+/** Starts the daemon; resolves when its admin API lists every backend and, for signal-driven strategies, each has been scraped. */
 export async function startSwitchyard(backends: FleetBackend[], k: DaemonKnobs, dir: string): Promise<RunningDaemon> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const file = join(dir, `switchyard-${k.strategy}.yaml`);
