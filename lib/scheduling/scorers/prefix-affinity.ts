@@ -7,9 +7,12 @@
 // - Imbalance: when (max − min) in-flight over the candidates exceeds `balance_abs` AND
 //   max > `balance_rel` × min, every candidate scores 0, so the load scorers of the profile
 //   decide (SGLang defaults: 64 and 1.5).
-// - Saturation: a saturated candidate scores 0 (its cache is of no use if it cannot take
-//   the work). The request goes elsewhere, that backend is recorded as holding the prompt,
-//   and later turns, whose prompts extend this one, match it longer and follow it there.
+// - Saturation: a saturated candidate scores 0 when another candidate is not saturated
+//   (its cache is of no use if it cannot take the work while others can). The request goes
+//   elsewhere, that backend is recorded as holding the prompt, and later turns, whose
+//   prompts extend this one, match it longer and follow it there. When every candidate is
+//   saturated (a burst loads them all alike) the test says nothing and affinity decides:
+//   moving the request would cost a re-prefill and gain no queue.
 //
 // Blocks are `block_size` UTF-16 characters of SchedulingRequest.promptText (64 ≈ 16 tokens,
 // vLLM's block), chained from a seed of the model name so models never share entries; at
@@ -41,6 +44,11 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
     this.hashes = new Float64Array(opts.maxBlocks);
   }
 
+  private anyUnsaturated(candidates: readonly BackendView[], now: number): boolean {
+    for (const c of candidates) if (!isSaturated(c, now, this.opts.limits)) return true;
+    return false;
+  }
+
   score(req: SchedulingRequest, candidates: readonly BackendView[], out: Float64Array, _state: unknown, now: number): void {
     const n = candidates.length;
     this.hashPrompt(req);
@@ -49,8 +57,11 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
       return;
     }
     this.index.match(this.hashes, this.blocks, candidates, out, now);
+    let saturated = 0;
+    for (let i = 0; i < n; i++) if (out[i] !== 0 && isSaturated(candidates[i]!, now, this.opts.limits)) saturated++;
+    const shed = saturated > 0 && this.anyUnsaturated(candidates, now);
     for (let i = 0; i < n; i++) {
-      out[i] = out[i] === 0 || isSaturated(candidates[i]!, now, this.opts.limits) ? 0 : out[i]! / this.blocks;
+      out[i] = out[i] === 0 || (shed && isSaturated(candidates[i]!, now, this.opts.limits)) ? 0 : out[i]! / this.blocks;
     }
   }
 

@@ -36,7 +36,7 @@ const POOL_DEFAULTS = {
   queue: { max: 1024, timeout: 30_000 },
   slow_start: { window: 30_000, min_weight_percent: 10 },
   scrape: { enabled: true, path: '/metrics', models_path: '/v1/models', interval: 1000, timeout: 500, stale_after: 3000 },
-  session: { header: 'x-session-id', body: 'user', load_factor: 1.25 },
+  session: { header: 'x-session-id', body: 'user', load_factor: 2 },
   cold_start: { hold_timeout: 120_000, prewarm: [] },
 };
 

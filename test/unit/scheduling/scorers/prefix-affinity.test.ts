@@ -99,6 +99,18 @@ t.test('a saturated holder scores 0; stale signals are not saturation', async (t
   t.same(scoresOf(s, req, bs), [1, 0]);
 });
 
+t.test('when every candidate is saturated (a burst), affinity still decides', async (t) => {
+  const s = make();
+  const bs = fleet(2);
+  const req = request({ promptText: SYSTEM });
+  sent(s, req, bs[0]!);
+  bs[0]!.signals.waiting = 6;
+  bs[1]!.signals.waiting = 7;
+  t.same(scoresOf(s, req, bs), [1, 0], 'moving would re-prefill and gain no queue');
+  bs[1]!.signals.waiting = 1;
+  t.same(scoresOf(s, req, bs), [0, 0], 'with an unsaturated candidate, the saturated holder yields');
+});
+
 t.test('records older than ttl do not count', async (t) => {
   const s = make({ ttl: 1000 });
   const bs = fleet(2, () => ({ unscraped: true }));
