@@ -6,8 +6,9 @@
 //   node dist/benchmarks/routing/run.js [--quick] [--workload w1,chat,noprefix,slow]
 //        [--strategies round-robin,prefix-affinity,…] [--time-scale 2] [--scrape-ms 50]
 //        [--stale-ms 2000] [--dump DIR]
-// --dump writes every request's timings to DIR/<scenario>-<strategy>.json. SWITCHYARD_BIN
-// runs another build of the daemon.
+// --quick runs only the strategies the targets name (round-robin, least-queue,
+// session-affinity, prefix-affinity); --dump writes every request's timings to
+// DIR/<scenario>-<strategy>.json; SWITCHYARD_BIN runs another build of the daemon.
 // All times are model time (the simulator's clock): client-side real ms ÷ time scale.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -38,7 +39,9 @@ const { values: opts } = parseArgs({
   },
 });
 
-const ctx: Context = { timeScale: Number(opts['time-scale']), quick: opts.quick! };
+const ctx: Context = { timeScale: Number(opts['time-scale']) };
+/** --quick: only the strategies the targets name. */
+const QUICK = ['round-robin', 'least-queue', 'session-affinity', 'prefix-affinity'];
 const wanted = opts.workload?.split(',') ?? SCENARIOS.map((s) => s.name);
 const scenarios = wanted.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown workload ${n}; known: ${SCENARIOS.map((s) => s.name)}`));
 const named = opts.strategies?.split(',').map((n) => n.trim());
@@ -79,7 +82,8 @@ async function runScenario(backends: FleetBackend[], scenario: Scenario): Promis
     console.log(`Chat capacity: ${fmt(ctx.chatCapacity, 1)} requests per model second (round-robin, virtual-clock calibration); the chat runs offer 80%: ${fmt(0.8 * ctx.chatCapacity, 1)}/s.\n`);
   }
   console.error(`${scenario.name}:`);
-  const strategies = named ?? scenario.strategies ?? PRESET_NAMES;
+  const listed = scenario.strategies ?? PRESET_NAMES;
+  const strategies = named ?? (opts.quick ? listed.filter((s) => QUICK.includes(s)) : listed);
   const out: Record<string, Figures> = {};
   if (scenario.slow) await setSlowdown(backends, scenario.slow, false);
   try {
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     const fleet = forkScript('fleet', join(__dirname, 'fleet.js'), [JSON.stringify({ instances: 8, timeScale: ctx.timeScale, seed: 1 })]);
     const backends = await expect<FleetBackend[]>(fleet.child, 'ready', 30_000);
     const slowId = backends[0]!.id;
-    console.log(`routing benchmark: 8 × switchyard-sim (llama3-8b-h100), time scale ${ctx.timeScale} (real ms per model ms), scrape every ${opts['scrape-ms']} model ms${ctx.quick ? ', --quick' : ''}`);
+    console.log(`routing benchmark: 8 × switchyard-sim (llama3-8b-h100), time scale ${ctx.timeScale} (real ms per model ms), scrape every ${opts['scrape-ms']} model ms${opts.quick ? ', --quick' : ''}`);
     console.log(`System: Linux ${release()}, ${cpus()[0]!.model} × ${cpus().length}, Node ${process.version}`);
     console.log('Times are model ms (client-side real ms ÷ time scale); cache hits from the simulators\' counters; lag p99 = the simulators\' timer lag, real ms.\n');
     for (const scenario of scenarios) {

@@ -9,7 +9,10 @@ export interface Variant {
   scheduler?: Record<string, unknown>;
 }
 
-/** prefix-affinity with its saturation test on the queue turned off (the KV and in-flight tests stay). */
+/**
+ * prefix-affinity with its queue test off (the KV and in-flight tests stay): how much the
+ * queue guard costs on a burst. Run it with --strategies.
+ */
 const noQueueGuard: Variant = {
   name: 'prefix-affinity:no-queue-guard',
   strategy: 'prefix-affinity',
@@ -21,19 +24,7 @@ const noQueueGuard: Variant = {
   },
 };
 
-/** session-affinity with a bounded-load factor of 2 instead of the pool default 1.25. */
-const looseBound: Variant = {
-  name: 'session-affinity:load-factor-2',
-  strategy: 'session-affinity',
-  scheduler: {
-    ...PRESETS['session-affinity'],
-    scorers: PRESETS['session-affinity'].scorers.map((s) =>
-      typeof s !== 'string' && s.name === 'session-affinity' ? { ...s, params: { ...s.params, load_factor: 2 } } : s,
-    ),
-  },
-};
-
-export const VARIANTS: Variant[] = [...STRATEGIES.map((s): Variant => ({ name: s, strategy: s })), noQueueGuard, looseBound];
+export const VARIANTS: Variant[] = [...STRATEGIES.map((s): Variant => ({ name: s, strategy: s })), noQueueGuard];
 
 export const PRESET_NAMES: readonly string[] = STRATEGIES;
 
