@@ -4,10 +4,11 @@
 // shared 2-core machine measures the machine as much as the fleet.
 //
 // "Keeps up": an overloaded fleet's backlog grows for as long as the load lasts, while one
-// that keeps up only sees its conversations lengthen. So a rate passes when the requests in
-// the fleet over the last quarter of the run are at most 1.5× those over the second quarter.
+// that keeps up only sees its conversations lengthen. So a rate passes when the turns
+// arrived and not yet answered (in the fleet, or held for their session's previous answer)
+// over the last quarter of the run are at most 1.5× those over the second quarter.
 import { Engine, getProfile, renderChat, tokenize, type ChatMessage } from '../../lib/sim';
-import { MODEL, multiTurnChat, rng, type ChatShape } from './workloads';
+import { MODEL, multiTurnChat, rng, type ChatRequest, type ChatShape } from './workloads';
 
 interface Turn {
   arrival: number;
@@ -15,21 +16,17 @@ interface Turn {
 }
 
 /** One virtual run: round-robin over `backends` engines, Poisson arrivals for `modelMs`. */
-function simulate(shape: ChatShape, seed: number, perSecond: number, modelMs: number, backends: number): Turn[] {
+async function simulate(shape: ChatShape, seed: number, perSecond: number, modelMs: number, backends: number): Promise<Turn[]> {
   const profile = getProfile('llama3-8b-h100');
   const engines = Array.from({ length: backends }, (_, i) => new Engine({ profile, seed: seed + i }));
   const workload = multiTurnChat(shape, seed);
   const rand = rng(seed);
+  const gap = () => (-Math.log(1 - rand()) / perSecond) * 1000;
   const turns: Turn[] = [];
-  for (let t = 0, i = 0; ; i++) {
-    t += (-Math.log(1 - rand()) / perSecond) * 1000;
-    if (t > modelMs) break;
-    for (const e of engines) e.advanceTo(t);
-    const req = workload.next()!;
-    const turn: Turn = { arrival: t, end: Infinity };
-    turns.push(turn);
+  let sent = 0;
+  const submit = (req: ChatRequest, turn: Turn) => {
     let reply = '';
-    engines[i % backends]!.submit({
+    engines[sent++ % backends]!.submit({
       model: MODEL,
       promptTokens: tokenize(renderChat(req.body.messages as ChatMessage[])),
       maxTokens: shape.outputTokens,
@@ -43,6 +40,20 @@ function simulate(shape: ChatShape, seed: number, perSecond: number, modelMs: nu
         },
       },
     });
+  };
+  // Event by event (the next arrival or the next engine step, whichever is first), so that a
+  // turn held for its session's previous answer is sent at the moment that answer ends.
+  for (let arrival = gap(); ; ) {
+    const t = Math.min(arrival, ...engines.map((e) => e.nextEventTime()));
+    if (t > modelMs) break;
+    for (const e of engines) e.advanceTo(t);
+    if (t === arrival) {
+      const turn: Turn = { arrival: t, end: Infinity };
+      turns.push(turn);
+      void Promise.resolve(workload.next()!).then((req) => submit(req, turn));
+      arrival += gap();
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // the released turns build and submit at t
   }
   return turns;
 }
@@ -57,8 +68,8 @@ function meanInFleet(turns: Turn[], from: number, to: number): number {
   return sum / 20;
 }
 
-function keepsUp(shape: ChatShape, seed: number, perSecond: number, modelMs: number, backends: number): boolean {
-  const turns = simulate(shape, seed, perSecond, modelMs, backends);
+async function keepsUp(shape: ChatShape, seed: number, perSecond: number, modelMs: number, backends: number): Promise<boolean> {
+  const turns = await simulate(shape, seed, perSecond, modelMs, backends);
   return meanInFleet(turns, 0.75 * modelMs, modelMs) <= 1.5 * meanInFleet(turns, 0.25 * modelMs, 0.5 * modelMs);
 }
 
@@ -66,12 +77,12 @@ function keepsUp(shape: ChatShape, seed: number, perSecond: number, modelMs: num
 const RUN_MS = 16_000;
 
 /** Requests per model second, within 2%: bisection between 10/s and 400/s. */
-export function chatCapacity(shape: ChatShape, seed: number, backends: number): number {
+export async function chatCapacity(shape: ChatShape, seed: number, backends: number): Promise<number> {
   let lo = 10;
   let hi = 400;
   for (let i = 0; i < 20 && hi / lo > 1.02; i++) {
     const mid = Math.sqrt(lo * hi);
-    if (keepsUp(shape, seed, mid, RUN_MS, backends)) lo = mid;
+    if (await keepsUp(shape, seed, mid, RUN_MS, backends)) lo = mid;
     else hi = mid;
   }
   return lo;

@@ -103,13 +103,15 @@ export async function drive(client: LoadClient, workload: Workload, pace: Pace, 
   client.resetClock();
   const t0 = performance.now();
   const launch = (): boolean => {
-    const req = workload.next();
-    if (!req) return false;
-    const p = client.send(req, workload.wantsReply, abort.signal).then(({ sample, reply }) => {
-      samples.push(sample);
-      workload.done(req, sample.error ? undefined : reply);
-      inflight.delete(p);
-    });
+    const next = workload.next();
+    if (!next) return false;
+    const p: Promise<void> = Promise.resolve(next)
+      .then(async (req) => {
+        const { sample, reply } = await client.send(req, workload.wantsReply, abort.signal);
+        samples.push(sample);
+        workload.done(req, sample.error ? undefined : reply);
+      })
+      .finally(() => inflight.delete(p));
     inflight.add(p);
     return true;
   };

@@ -78,7 +78,7 @@ async function setSlowdown(backends: FleetBackend[], slow: Record<number, number
 
 async function runScenario(backends: FleetBackend[], scenario: Scenario): Promise<Record<string, Figures>> {
   if (scenario.needsCapacity && ctx.chatCapacity === undefined) {
-    ctx.chatCapacity = chatCapacity(CHAT, CHAT_SEED, backends.length);
+    ctx.chatCapacity = await chatCapacity(CHAT, CHAT_SEED, backends.length);
     console.log(`Chat capacity: ${fmt(ctx.chatCapacity, 1)} requests per model second (round-robin, virtual-clock calibration); the chat runs offer 80%: ${fmt(0.8 * ctx.chatCapacity, 1)}/s.\n`);
   }
   console.error(`${scenario.name}:`);

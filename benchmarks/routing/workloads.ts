@@ -16,11 +16,16 @@ export interface ChatRequest {
 }
 
 export interface Workload {
-  /** The next request, or undefined when there is none left (or none ready yet). */
-  next(): ChatRequest | undefined;
+  /** The next request (a promise when it must wait, e.g. for the answer it follows), or undefined when there is none left. */
+  next(): ChatRequest | Promise<ChatRequest> | undefined;
   done(req: ChatRequest, reply: string | undefined): void;
   /** Whether the load generator must collect the reply text for `done`. */
   readonly wantsReply: boolean;
+}
+
+/** A fixed list of independent requests: each is ready at once. */
+export interface ListWorkload extends Workload {
+  next(): ChatRequest | undefined;
 }
 
 export const MODEL = 'llama-3-8b';
@@ -67,7 +72,7 @@ function body(messages: { role: string; content: string }[], maxTokens: number, 
 }
 
 /** A fixed list of independent requests, handed out in order. */
-function listWorkload(list: ChatRequest[]): Workload {
+function listWorkload(list: ChatRequest[]): ListWorkload {
   let i = 0;
   return { next: () => list[i++], done: () => {}, wantsReply: false };
 }
@@ -81,7 +86,7 @@ export interface W1Shape {
 }
 
 /** W1 (SGLang generated-shared-prefix): groups share a long system prompt; shuffled, as sent at once. */
-export function sharedPrefix(shape: W1Shape, seed: number, salt = 0): Workload {
+export function sharedPrefix(shape: W1Shape, seed: number, salt = 0): ListWorkload {
   const rand = rng(seed);
   const text = textRng(seed, salt);
   const list: ChatRequest[] = [];
@@ -110,7 +115,7 @@ export interface NoPrefixShape {
 }
 
 /** Independent prompts with ShareGPT-like lengths: nothing to share, nothing to stick to. */
-export function noPrefix(shape: NoPrefixShape, seed: number, salt = 0): Workload {
+export function noPrefix(shape: NoPrefixShape, seed: number, salt = 0): ListWorkload {
   const rand = rng(seed);
   const text = textRng(seed, salt);
   const list: ChatRequest[] = [];
@@ -123,8 +128,9 @@ export function noPrefix(shape: NoPrefixShape, seed: number, salt = 0): Workload
 }
 
 export interface ChatShape {
-  /** Sessions open at once; a finished session is replaced by a new one. */
+  /** Conversations, all open from the start. */
   sessions: number;
+  /** Turns per conversation; after the last, the session starts a new conversation. */
   turns: number;
   systemTokens: number;
   userTokens: number;
@@ -133,48 +139,75 @@ export interface ChatShape {
 
 interface Session {
   key: string;
+  text: () => number;
   messages: { role: string; content: string }[];
-  turns: number;
-  busy: boolean;
+  /** Settles when the session's latest scheduled turn has been answered. */
+  tail: Promise<void>;
 }
 
 /**
  * Multi-turn chat: each session has its own system prompt and sends `turns` turns, each the
  * whole conversation so far plus a new user message, so its prefix grows by the previous
  * reply and question. The session key goes in `x-session-id` and in the body's `user`.
- * `next` picks an idle session at random (open loop: the caller decides when).
+ *
+ * Arrival k is a turn of a session fixed in advance (the sessions in a seeded random order,
+ * again and again), so every strategy gets the same conversations at the same depths. A
+ * turn whose session still waits for its previous answer is held until that answer (a user
+ * cannot write before the reply), so `next` may return a promise.
  */
 export function multiTurnChat(shape: ChatShape, seed: number, salt = 0): Workload {
   const rand = rng(seed);
-  const text = textRng(seed, salt);
-  let opened = 0;
-  const open = (): Session => ({
-    key: `s${seed}.${salt}-${opened++}`,
-    messages: [{ role: 'system', content: words(text, shape.systemTokens) }],
-    turns: 0,
-    busy: false,
-  });
-  const sessions: Session[] = Array.from({ length: shape.sessions }, open);
+  const generations: number[] = new Array(shape.sessions).fill(0);
+  // Each conversation draws its own words: they do not depend on when its turns are built.
+  const open = (i: number): Session => {
+    const text = textRng(seed * 100_003 + i * 1_009 + generations[i]!, salt);
+    return {
+      key: `s${seed}.${salt}-${i}.${generations[i]}`,
+      text,
+      messages: [{ role: 'system', content: words(text, shape.systemTokens) }],
+      tail: Promise.resolve(),
+    };
+  };
+  const sessions = Array.from({ length: shape.sessions }, (_, i) => open(i));
+  const release = new Map<ChatRequest, () => void>();
+  let order: number[] = [];
+  const nextSession = () => {
+    if (order.length === 0) {
+      order = Array.from({ length: shape.sessions }, (_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    return order.pop()!;
+  };
+  const restart = (i: number) => {
+    generations[i]!++;
+    const tail = sessions[i]!.tail;
+    sessions[i] = { ...open(i), tail };
+  };
   return {
     wantsReply: true,
     next() {
-      const idle = sessions.filter((s) => !s.busy);
-      // All busy: open one more rather than hold the arrival back (the load stays open).
-      const s = idle.length > 0 ? idle[Math.floor(rand() * idle.length)]! : (sessions.push(open()), sessions[sessions.length - 1]!);
-      s.busy = true;
-      s.messages.push({ role: 'user', content: words(text, shape.userTokens) });
-      return {
-        body: body(s.messages.slice(), shape.outputTokens, { user: s.key }),
-        headers: { 'x-session-id': s.key },
-        session: sessions.indexOf(s),
-      };
+      const i = nextSession();
+      const previous = sessions[i]!.tail;
+      let done!: () => void;
+      sessions[i]!.tail = new Promise<void>((resolve) => (done = resolve));
+      return previous.then(() => {
+        const s = sessions[i]!;
+        s.messages.push({ role: 'user', content: words(s.text, shape.userTokens) });
+        const req: ChatRequest = { body: body(s.messages.slice(), shape.outputTokens, { user: s.key }), headers: { 'x-session-id': s.key }, session: i };
+        release.set(req, done);
+        return req;
+      });
     },
     done(req, reply) {
-      const s = sessions[req.session!]!;
-      s.busy = false;
-      s.turns++;
-      if (reply === undefined || s.turns >= shape.turns) sessions[req.session!] = open();
+      const i = req.session!;
+      const s = sessions[i]!;
+      if (reply === undefined || s.messages.length >= 2 * shape.turns) restart(i);
       else s.messages.push({ role: 'assistant', content: reply });
+      release.get(req)?.();
+      release.delete(req);
     },
   };
 }
