@@ -18,6 +18,8 @@ interface Range {
   min?: number;
   max?: number;
   int?: boolean;
+  /** 0 is allowed too, whatever `min` says (0 = the feature is off). */
+  zeroOff?: boolean;
 }
 
 export class Params {
@@ -35,7 +37,7 @@ export class Params {
     const ok =
       typeof v === 'number' &&
       Number.isFinite(v) &&
-      (range.min === undefined || v >= range.min) &&
+      (range.min === undefined || v >= range.min || (range.zeroOff === true && v === 0)) &&
       (range.max === undefined || v <= range.max) &&
       (!range.int || Number.isInteger(v));
     if (!ok) throw new ParamError(key, `${this.owner}: param "${key}" must be ${describe(range)}, got ${JSON.stringify(v)}`);
@@ -65,7 +67,7 @@ export class Params {
 }
 
 function describe(r: Range): string {
-  const kind = r.int ? 'an integer' : 'a number';
+  const kind = (r.zeroOff ? '0 (off) or ' : '') + (r.int ? 'an integer' : 'a number');
   if (r.min !== undefined && r.max !== undefined) return `${kind} in [${r.min}, ${r.max}]`;
   if (r.min !== undefined) return `${kind} ≥ ${r.min}`;
   if (r.max !== undefined) return `${kind} ≤ ${r.max}`;

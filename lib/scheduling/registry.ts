@@ -3,7 +3,7 @@
 // them. Each factory reads its params through `Params`, which rejects unknown keys.
 import type { PluginRef, PoolConfig } from '../config/schema';
 import { Params } from './params';
-import { readSaturationLimits } from './signals/load';
+import { readSaturationLimits, readSlowFactor } from './signals/load';
 import type { Filter, Picker, Scorer } from './types';
 import { ModelLoadedFilter } from './filters/model-loaded';
 import { ServesModelFilter } from './filters/serves-model';
@@ -44,6 +44,7 @@ const SCORERS: Readonly<Record<string, Factory<Scorer>>> = {
     new SessionAffinityScorer({
       epsilon: p.number('load_factor', ctx.pool.session.load_factor, { min: 1 }) - 1,
       limits: limits(p, ctx),
+      slowFactor: readSlowFactor(p),
       pinTtl: p.duration('pin_ttl', 600_000),
       maxPins: p.number('max_pins', 100_000, { min: 1, int: true }),
     }),
@@ -56,7 +57,9 @@ const SCORERS: Readonly<Record<string, Factory<Scorer>>> = {
       ttl: p.duration('ttl', 120_000),
       balanceAbs: p.number('balance_abs', 64, { min: 0 }),
       balanceRel: p.number('balance_rel', 1.5, { min: 1 }),
+      matchThreshold: p.number('match_threshold', 0.1, { min: 0, max: 1 }),
       limits: limits(p, ctx),
+      slowFactor: readSlowFactor(p),
     }),
 };
 

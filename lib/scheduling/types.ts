@@ -29,6 +29,14 @@ export interface BackendSignals {
   loadedModels?: ReadonlySet<string>;
   /** Local in-flight count at the time of the scrape, to estimate the queue between scrapes. */
   inflightAtScrape?: number;
+  /**
+   * Recent mean inter-token latency in seconds (vllm:inter_token_latency_seconds and kin):
+   * Δsum ÷ Δcount of the histogram between scrapes, averaged over the last few scrapes
+   * that saw tokens (each earlier scrape's share decays by 1/4 a scrape; see scraper.ts).
+   * Undefined until two scrapes a token apart. A backend that generates nothing keeps its
+   * last value: there is nothing new to measure until it serves again.
+   */
+  itl?: number;
 }
 
 /** The read-only face of a backend that plugins see. Implemented by routing/backend.ts. */

@@ -1,26 +1,43 @@
 // Prefix affinity: scores each candidate by the share of the prompt's leading blocks it
-// likely holds in its KV cache (matched blocks / prompt blocks, in [0,1]), from an
-// approximate index of where earlier prompts were sent (prefix-index.ts). After the pick, the
-// prompt's blocks are recorded for the chosen backend.
+// likely holds in its KV cache, from an approximate index of where earlier prompts were
+// sent (prefix-index.ts). After the pick, the prompt's blocks are recorded for the chosen
+// backend. Two modes, chosen per request and never mixed:
+//
+// - Hit (the best candidate holds ≥ `match_threshold` of the prompt's blocks, and at least
+//   one): each candidate scores matched blocks / prompt blocks, in [0,1]; candidates
+//   holding nothing score 0.
+// - Placement (no hit): where the prompt's followers will go. A prompt that matches nowhere
+//   starts a new prefix (a new system prompt, a new conversation), and whoever takes it
+//   will get every later prompt that extends it. Load at this moment cannot see those, so
+//   candidates are scored by their footprint (index records held, prefix-index.ts), SGLang's
+//   "smallest tree": (max − f) / (max − min) over the candidates considered, so the
+//   smallest scores 1, the largest 0, and all equal score 1 (neutral: the load scorers
+//   decide, as on an empty index). Under the preset's weight (3 > the load scorers' 2) this
+//   spreads new prefixes evenly over the backends and leaves near-ties to load.
 //
 // Guards, after the SGLang gateway's cache_aware policy:
 // - Imbalance: when (max − min) in-flight over the candidates exceeds `balance_abs` AND
 //   max > `balance_rel` × min, every candidate scores 0, so the load scorers of the profile
 //   decide (SGLang defaults: 64 and 1.5).
-// - Saturation: a saturated candidate scores 0 when another candidate is not saturated
-//   (its cache is of no use if it cannot take the work while others can). The request goes
-//   elsewhere, that backend is recorded as holding the prompt, and later turns, whose
-//   prompts extend this one, match it longer and follow it there. When every candidate is
-//   saturated (a burst loads them all alike) the test says nothing and affinity decides:
-//   moving the request would cost a re-prefill and gain no queue.
+// - Saturation (signals/load.ts SaturationTest: queue, KV, in-flight limit, or slow: ITL
+//   above `slow_factor` × the candidates' median): a saturated candidate scores 0 when
+//   another candidate is not saturated (its cache is of no use if it cannot take the work
+//   while others can). In hit mode this is tested only when a saturated candidate holds
+//   blocks; the request goes elsewhere, that backend is recorded as holding the prompt, and
+//   later turns, whose prompts extend this one, match it longer and follow it there. In
+//   placement mode the footprints are compared over the unsaturated candidates only. When
+//   every candidate is saturated (a burst loads them all alike) the test says nothing and
+//   affinity (or footprint) decides: moving the request would cost a re-prefill and gain
+//   no queue.
 //
 // Blocks are `block_size` UTF-16 characters of SchedulingRequest.promptText (64 ≈ 16 tokens,
 // vLLM's block), chained from a seed of the model name so models never share entries; at
 // most `max_blocks` per prompt are considered. Without promptText, or with a prompt shorter
 // than one block, every candidate scores 0 and nothing is recorded.
 import { hash32, hash53 } from '../hash';
-import { isSaturated, type SaturationLimits } from '../signals/load';
+import { SaturationTest, type SaturationLimits } from '../signals/load';
 import type { BackendForgetter, BackendView, PostPick, Scorer, SchedulingRequest } from '../types';
+import { grow } from '../slots';
 import { PrefixIndex, type PrefixIndexOptions } from './prefix-index';
 
 export interface PrefixAffinityOptions extends PrefixIndexOptions {
@@ -29,24 +46,29 @@ export interface PrefixAffinityOptions extends PrefixIndexOptions {
   balanceAbs: number;
   balanceRel: number;
   limits: SaturationLimits;
+  /** Inter-token latency above this × the candidates' median is saturation; 0 = off. Default 2. */
+  slowFactor?: number;
+  /** Best matched share of the prompt below which there is no hit (placement mode), in [0,1]. Default 0.1. */
+  matchThreshold?: number;
 }
 
 export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter {
   readonly name = 'prefix-affinity';
   readonly index: PrefixIndex;
+  private readonly sat: SaturationTest;
+  private readonly matchThreshold: number;
   private readonly hashes: Float64Array;
   private blocks = 0;
   /** The request whose blocks are in `hashes`: score() and onPick() hash a prompt once. */
   private hashedFor: SchedulingRequest | undefined;
+  /** Per candidate, in placement mode: 1 when saturated. */
+  private flags = new Int32Array(64);
 
   constructor(private readonly opts: PrefixAffinityOptions) {
     this.index = new PrefixIndex(opts);
     this.hashes = new Float64Array(opts.maxBlocks);
-  }
-
-  private anyUnsaturated(candidates: readonly BackendView[], now: number): boolean {
-    for (const c of candidates) if (!isSaturated(c, now, this.opts.limits)) return true;
-    return false;
+    this.sat = new SaturationTest(opts.limits, opts.slowFactor ?? 2);
+    this.matchThreshold = opts.matchThreshold ?? 0.1;
   }
 
   score(req: SchedulingRequest, candidates: readonly BackendView[], out: Float64Array, _state: unknown, now: number): void {
@@ -56,12 +78,19 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
       out.fill(0, 0, n);
       return;
     }
+    this.sat.begin(candidates, now);
     this.index.match(this.hashes, this.blocks, candidates, out, now);
+    let best = 0;
+    for (let i = 0; i < n; i++) if (out[i]! > best) best = out[i]!;
+    if (best === 0 || best < this.matchThreshold * this.blocks) {
+      this.place(candidates, out, now);
+      return;
+    }
     let saturated = 0;
-    for (let i = 0; i < n; i++) if (out[i] !== 0 && isSaturated(candidates[i]!, now, this.opts.limits)) saturated++;
-    const shed = saturated > 0 && this.anyUnsaturated(candidates, now);
+    for (let i = 0; i < n; i++) if (out[i] !== 0 && this.sat.saturated(candidates[i]!)) saturated++;
+    const shed = saturated > 0 && this.anyUnsaturated(candidates);
     for (let i = 0; i < n; i++) {
-      out[i] = out[i] === 0 || (shed && isSaturated(candidates[i]!, now, this.opts.limits)) ? 0 : out[i]! / this.blocks;
+      out[i] = out[i] === 0 || (shed && this.sat.saturated(candidates[i]!)) ? 0 : out[i]! / this.blocks;
     }
   }
 
@@ -72,6 +101,35 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
 
   removeBackend(id: string): void {
     this.index.remove(id);
+  }
+
+  /** Placement mode: footprints, min-max normalised over the unsaturated candidates (all, if none is). */
+  private place(candidates: readonly BackendView[], out: Float64Array, now: number): void {
+    const n = candidates.length;
+    this.index.expire(now);
+    this.index.footprints(candidates, out);
+    this.flags = grow(this.flags, n);
+    let unsaturated = 0;
+    for (let i = 0; i < n; i++) {
+      const s = this.sat.saturated(candidates[i]!);
+      this.flags[i] = s ? 1 : 0;
+      if (!s) unsaturated++;
+    }
+    const skip = unsaturated > 0 ? 1 : 2; // flags[i] === skip: scores 0 (2 never matches)
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (this.flags[i] === skip) continue;
+      if (out[i]! < min) min = out[i]!;
+      if (out[i]! > max) max = out[i]!;
+    }
+    const span = max - min;
+    for (let i = 0; i < n; i++) out[i] = this.flags[i] === skip ? 0 : span > 0 ? (max - out[i]!) / span : 1;
+  }
+
+  private anyUnsaturated(candidates: readonly BackendView[]): boolean {
+    for (const c of candidates) if (!this.sat.saturated(c)) return true;
+    return false;
   }
 
   private hashPrompt(req: SchedulingRequest): void {

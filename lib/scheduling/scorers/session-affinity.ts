@@ -10,8 +10,9 @@
 // hash-balance-factor): a backend is skipped, for this request only, while it already has
 // ⌈(1+ε)·(total in-flight + 1)·weight/Σweight⌉ requests, so none exceeds (1+ε)× its share.
 //
-// Migration: when the session's backend is saturated (queue, KV or in-flight limit, see
-// signals/load.ts) the session moves to its next-ranked unsaturated backend and is pinned
+// Migration: when the session's backend is saturated (queue, KV or in-flight limit, or
+// slow: inter-token latency above `slow_factor` × the candidates' median; see
+// signals/load.ts SaturationTest) the session moves to its next-ranked unsaturated backend and is pinned
 // there, so later turns follow it (its KV cache now lives there) even after the first
 // backend recovers. A pin lasts until the session is idle for `pin_ttl`, its backend leaves
 // or saturates in turn. Pins are local to the instance; the move itself is deterministic,
@@ -19,13 +20,15 @@
 //
 // No session key: every candidate scores 0 and the other scorers decide.
 import { fmix32, hash32 } from '../hash';
-import { isSaturated, type SaturationLimits } from '../signals/load';
+import { SaturationTest, type SaturationLimits } from '../signals/load';
 import type { BackendForgetter, BackendView, PostPick, Scorer, SchedulingRequest } from '../types';
 
 export interface SessionAffinityOptions {
   /** ε of bounded load, ≥ 0 (pool `session.load_factor` − 1). */
   epsilon: number;
   limits: SaturationLimits;
+  /** Inter-token latency above this × the candidates' median is saturation; 0 = off. Default 2. */
+  slowFactor?: number;
   /** A pinned (migrated) session is forgotten after this long without a request (ms). */
   pinTtl: number;
   /** Most pins kept; the least recently used go first. */
@@ -53,8 +56,11 @@ export class SessionAffinityScorer implements Scorer, PostPick, BackendForgetter
   private ranks = new Float64Array(64);
   /** hash32 of each backend id, computed once per backend rather than per request. */
   private readonly idHashes = new Map<string, number>();
+  private readonly sat: SaturationTest;
 
-  constructor(private readonly opts: SessionAffinityOptions) {}
+  constructor(private readonly opts: SessionAffinityOptions) {
+    this.sat = new SaturationTest(opts.limits, opts.slowFactor ?? 2);
+  }
 
   score(req: SchedulingRequest, candidates: readonly BackendView[], out: Float64Array, _state: unknown, now: number): void {
     out.fill(0, 0, candidates.length);
@@ -93,6 +99,7 @@ export class SessionAffinityScorer implements Scorer, PostPick, BackendForgetter
     }
     let pin = this.pins.get(key);
     if (pin !== undefined && now - pin.at > this.opts.pinTtl) pin = undefined;
+    this.sat.begin(candidates, now);
     const bound = (1 + this.opts.epsilon) * load;
     let pinned = -1;
     let pinUsable = false;
@@ -104,7 +111,7 @@ export class SessionAffinityScorer implements Scorer, PostPick, BackendForgetter
       const b = candidates[i]!;
       this.ranks[i] = fmix32(keyHash ^ this.idHash(b.id));
       const fits = b.inflight + 1 <= Math.ceil((bound * b.effectiveWeight) / weight);
-      const saturated = isSaturated(b, now, this.opts.limits);
+      const saturated = this.sat.saturated(b);
       if (pin !== undefined && b.id === pin.id && !saturated) {
         pinUsable = true; // over the bound it yields for this request only
         if (fits) pinned = i;

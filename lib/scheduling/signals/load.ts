@@ -52,3 +52,98 @@ export function readSaturationLimits(p: Params, maxInflight: number): Saturation
     inflight: maxInflight,
   };
 }
+
+/** Inter-token latency in seconds, or undefined when stale or never measured. */
+export function freshItl(b: BackendView, now: number): number | undefined {
+  return b.signalsFresh(now) ? b.signals.itl : undefined;
+}
+
+/**
+ * The saturation test of the affinity scorers, for one scheduling cycle at a time:
+ * isSaturated(), or slow. A backend is slow when its fresh inter-token latency exceeds
+ * `slowFactor` × the lower median of the fresh ITLs of the cycle's candidates. A slowed
+ * engine admits everything into its batch, so its queue and KV use stay low and only its
+ * pace tells: moving a session off it costs one re-prefill, staying costs every later
+ * answer's decode time.
+ * - The reference is the candidates' (after the filters: one model, comparable engines),
+ *   computed once per cycle, on the first test that needs it (O(n) quickselect).
+ * - Unknown ITL (stale signals, never measured, engine without the histogram) is never
+ *   slow, and is left out of the median. Fewer than two known ITLs: nobody is slow (no
+ *   reference). The lower median (the smaller middle value when the count is even) lets
+ *   one slow backend of two stand out.
+ * - slowFactor 0 turns the slowness test off.
+ */
+export class SaturationTest {
+  private candidates: readonly BackendView[] = [];
+  private now = 0;
+  /** slowFactor × the reference ITL; NaN = not computed yet this cycle. */
+  private threshold = NaN;
+  private scratch = new Float64Array(64);
+
+  constructor(
+    readonly limits: SaturationLimits,
+    readonly slowFactor: number,
+  ) {}
+
+  /** Starts a cycle: the tests below judge backends among `candidates`, at `now`. */
+  begin(candidates: readonly BackendView[], now: number): void {
+    this.candidates = candidates;
+    this.now = now;
+    this.threshold = NaN;
+  }
+
+  saturated(b: BackendView): boolean {
+    return isSaturated(b, this.now, this.limits) || this.slow(b);
+  }
+
+  slow(b: BackendView): boolean {
+    if (this.slowFactor === 0) return false;
+    const itl = freshItl(b, this.now);
+    if (itl === undefined) return false;
+    if (Number.isNaN(this.threshold)) this.threshold = this.slowFactor * this.referenceItl();
+    return itl > this.threshold;
+  }
+
+  /** Lower median of the candidates' fresh ITLs; Infinity with fewer than two, or a median ≤ 0. */
+  private referenceItl(): number {
+    if (this.scratch.length < this.candidates.length) this.scratch = new Float64Array(this.candidates.length * 2);
+    const a = this.scratch;
+    let n = 0;
+    for (const c of this.candidates) {
+      const v = freshItl(c, this.now);
+      if (v !== undefined && Number.isFinite(v)) a[n++] = v;
+    }
+    if (n < 2) return Infinity;
+    const m = select(a, n, (n - 1) >> 1);
+    return m > 0 ? m : Infinity;
+  }
+}
+
+/** The k-th smallest of a[0, n) (0-based), reordering a; Hoare quickselect. */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const x = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = x;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+/** Reads `slow_factor` (default 2; 0 = no slowness test, else at least 1). */
+export function readSlowFactor(p: Params): number {
+  return p.number('slow_factor', 2, { min: 1, zeroOff: true });
+}

@@ -2,6 +2,8 @@
 // names first, then SGLang's and TGI's where they differ, and the DCGM exporter's GPU
 // utilisation where the page carries it. Several series of one metric (data-parallel
 // engines, several GPUs, several models) are summed for counts and averaged for ratios.
+// Of the per-token latency histogram only `_sum` and `_count` are read (cumulative, summed
+// over series); the scraper turns their deltas into BackendSignals.itl.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { BackendSignals } from '../types';
 
@@ -23,15 +25,40 @@ const SOURCES: readonly Source[] = [
   { field: 'gpuUtil', names: ['DCGM_FI_DEV_GPU_UTIL'], mean: true, scale: 0.01 },
 ];
 
-const WANTED = new Set(SOURCES.flatMap((s) => s.names));
+/**
+ * Histograms of the time between two tokens of a request, in order of preference (seconds).
+ * vLLM's per-token inter-token latency; its pre-0.11 time per output token; SGLang's two
+ * names; TGI's per-request mean time per token (the closest it exports).
+ */
+const ITL_HISTOGRAMS = [
+  'vllm:inter_token_latency_seconds',
+  'vllm:time_per_output_token_seconds',
+  'sglang:inter_token_latency_seconds',
+  'sglang:time_per_output_token_seconds',
+  'tgi_request_mean_time_per_token_duration',
+];
+
+const WANTED = new Set([...SOURCES.flatMap((s) => s.names), ...ITL_HISTOGRAMS.flatMap((h) => [`${h}_sum`, `${h}_count`])]);
 const FIRST_CHARS = new Set([...WANTED].map((n) => n.charCodeAt(0)));
 
-export type EngineMetrics = Pick<BackendSignals, Field>;
+export type EngineMetrics = Pick<BackendSignals, Field> & {
+  /** Cumulative `_sum` (seconds) and `_count` (gaps) of the first ITL histogram the page has. */
+  itlSum?: number;
+  itlCount?: number;
+};
+
+type Sample = parsePrometheusTextFormat.Sample;
 
 /** The signals found in an exposition; a field the page does not carry is undefined. Throws on unparsable text. */
 export function readEngineMetrics(text: string): EngineMetrics {
-  const families = parsePrometheusTextFormat(wantedLines(text));
-  const byName = new Map(families.map((f) => [f.name, f]));
+  // One name may come back as several families: with the comments gone, the series of a
+  // histogram's label sets are no longer contiguous (…_sum{a} …_count{a} …_sum{b}).
+  const byName = new Map<string, Sample[]>();
+  for (const f of parsePrometheusTextFormat(wantedLines(text))) {
+    const list = byName.get(f.name);
+    if (list === undefined) byName.set(f.name, [...f.metrics]);
+    else list.push(...f.metrics);
+  }
   const out: EngineMetrics = {};
   for (const src of SOURCES) {
     for (const name of src.names) {
@@ -42,13 +69,23 @@ export function readEngineMetrics(text: string): EngineMetrics {
       }
     }
   }
+  for (const h of ITL_HISTOGRAMS) {
+    const sum = aggregate(byName.get(`${h}_sum`), false);
+    const count = aggregate(byName.get(`${h}_count`), false);
+    if (sum !== undefined && count !== undefined) {
+      out.itlSum = sum;
+      out.itlCount = count;
+      break;
+    }
+  }
   return out;
 }
 
 /**
  * The sample lines of the wanted metrics only. A vLLM page is ~100 KB, almost all of it
- * histogram buckets; handing the parser the few gauge lines we read makes a scrape of a
- * large fleet cheap. Comments go too: the parser does not need TYPE lines for gauges.
+ * histogram buckets; handing the parser the few gauge lines (and one histogram's `_sum`
+ * and `_count`) we read makes a scrape of a large fleet cheap. Comments go too: without
+ * TYPE lines every kept line reads as an untyped sample of its own name.
  */
 function wantedLines(text: string): string {
   const kept: string[] = [];
@@ -66,10 +103,10 @@ function wantedLines(text: string): string {
   return kept.join('\n') + '\n'; // the parser drops a last line without its newline
 }
 
-function aggregate(family: parsePrometheusTextFormat.MetricFamily | undefined, mean: boolean): number | undefined {
+function aggregate(samples: readonly Sample[] | undefined, mean: boolean): number | undefined {
   let sum = 0;
   let count = 0;
-  for (const m of family?.metrics ?? []) {
+  for (const m of samples ?? []) {
     const v = Number(m.value);
     if (!Number.isFinite(v)) continue;
     sum += v;

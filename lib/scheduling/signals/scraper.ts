@@ -5,11 +5,18 @@
 // A failed metrics scrape leaves `updatedAt` alone, so the data ages into staleness and
 // consumers treat it as unknown. A failed /v1/models clears `loadedModels` (unknown), so a
 // backend never keeps counting as having a model on the strength of an old answer.
+//
+// Inter-token latency (`signals.itl`): each scrape's Δsum and Δcount of the engine's ITL
+// histogram are added to decayed totals (both × ITL_DECAY per scrape), and itl = sum ÷
+// count: a token-weighted mean over the last few scrapes, so one window with a long
+// prefill step in it does not make a backend look slow. A scrape without new tokens
+// changes nothing (both totals decay alike), and the next tokens then weigh more. A
+// counter that went backwards (engine restart) starts a new baseline, with itl unknown.
 import { EventEmitter } from 'node:events';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ScrapeConfig } from '../../config/schema';
 import type { BackendSignals } from '../types';
-import { readEngineMetrics } from './metrics';
+import { readEngineMetrics, type EngineMetrics } from './metrics';
 import { readModelList } from './models';
 
 export interface ScrapeTarget {
@@ -37,6 +44,8 @@ export interface ScraperOptions {
 }
 
 const JITTER = 0.1;
+/** Weight left to the earlier windows of the ITL mean after each scrape. */
+export const ITL_DECAY = 0.75;
 const MAX_METRICS_BYTES = 8 * 1024 * 1024;
 const MAX_MODELS_BYTES = 1024 * 1024;
 
@@ -49,6 +58,10 @@ interface Tracked {
   abort?: AbortController;
   removed: boolean;
   failing: boolean;
+  /** The ITL histogram's cumulative sum and count at the last scrape, and the decayed totals of their deltas. */
+  itlBase?: { sum: number; count: number };
+  itlSum: number;
+  itlCount: number;
 }
 
 /**
@@ -79,7 +92,7 @@ export class SignalScraper extends EventEmitter {
     if (!this.cfg.enabled || this.stopped) return;
     this.untrack(target.id);
     const base = target.url.replace(/\/+$/, '');
-    const t: Tracked = { target, metricsUrl: base + this.cfg.path, modelsUrl: base + this.cfg.models_path, removed: false, failing: false };
+    const t: Tracked = { target, metricsUrl: base + this.cfg.path, modelsUrl: base + this.cfg.models_path, removed: false, failing: false, itlSum: 0, itlCount: 0 };
     this.tracked.set(target.id, t);
     this.schedule(t, this.random() * this.cfg.interval);
   }
@@ -140,6 +153,7 @@ export class SignalScraper extends EventEmitter {
       s.kvUsage = metrics.value.kvUsage;
       s.gpuUtil = metrics.value.gpuUtil;
       s.inflightAtScrape = inflightAtSend;
+      updateItl(t, s, metrics.value);
       s.updatedAt = this.clock();
     }
     const error = metrics.status === 'rejected' ? asError(metrics.reason) : undefined;
@@ -174,6 +188,23 @@ export class SignalScraper extends EventEmitter {
     if (failing) log?.warn({ backend: t.target.id, err: error.message }, 'metrics scrape failing; signals will go stale');
     else log?.info({ backend: t.target.id }, 'metrics scrape recovered');
   }
+}
+
+function updateItl(t: Tracked, s: BackendSignals, m: EngineMetrics): void {
+  const { itlSum: sum, itlCount: count } = m;
+  const base = t.itlBase;
+  if (sum === undefined || count === undefined || (base !== undefined && (count < base.count || sum < base.sum))) {
+    // No ITL histogram (any more), or the engine restarted: what we had is of no use.
+    t.itlBase = sum === undefined || count === undefined ? undefined : { sum, count };
+    t.itlSum = t.itlCount = 0;
+    s.itl = undefined;
+    return;
+  }
+  t.itlBase = { sum, count };
+  if (base === undefined) return;
+  t.itlSum = t.itlSum * ITL_DECAY + (sum - base.sum);
+  t.itlCount = t.itlCount * ITL_DECAY + (count - base.count);
+  if (t.itlCount > 0) s.itl = t.itlSum / t.itlCount;
 }
 
 function asError(e: unknown): Error {

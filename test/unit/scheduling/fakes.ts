@@ -16,6 +16,8 @@ export interface FakeInit {
   kvUsage?: number;
   gpuUtil?: number;
   inflightAtScrape?: number;
+  /** Inter-token latency, seconds. */
+  itl?: number;
   loadedModels?: string[];
   /** Discovery Meta `model`. */
   serves?: string[];
@@ -47,6 +49,7 @@ export class FakeBackend implements BackendView {
       kvUsage: init.kvUsage,
       gpuUtil: init.gpuUtil,
       inflightAtScrape: init.inflightAtScrape,
+      itl: init.itl,
       loadedModels: init.loadedModels && new Set(init.loadedModels),
     };
   }

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { PrefixAffinityScorer, type PrefixAffinityOptions } from '../../../../lib/scheduling/scorers/prefix-affinity';
+import { createScheduler } from '../../../../lib/scheduling/index';
 import type { BackendView, SchedulingRequest } from '../../../../lib/scheduling/types';
-import { NOW, fleet, request, scoresOf } from '../fakes';
+import { NOW, fake, fleet, pool, request, scoresOf, seeded, type FakeInit } from '../fakes';
 
 const make = (o: Partial<PrefixAffinityOptions> = {}) =>
   new PrefixAffinityScorer({
@@ -62,14 +63,15 @@ t.test('a prefix is only a prefix: the same block later in a prompt does not mat
   const s = make();
   const bs = fleet(2);
   sent(s, request({ promptText: SYSTEM }), bs[0]!);
-  t.same(scoresOf(s, request({ promptText: 'XXXXXXXX' + SYSTEM }), bs), [0, 0]);
+  // No hit: placement by footprint, b0 holds 6 records, b1 none.
+  t.same(scoresOf(s, request({ promptText: 'XXXXXXXX' + SYSTEM }), bs), [0, 1]);
 });
 
 t.test('models never share entries', async (t) => {
   const s = make();
   const bs = fleet(2);
   sent(s, request({ promptText: SYSTEM, model: 'a' }), bs[0]!);
-  t.same(scoresOf(s, request({ promptText: SYSTEM, model: 'b' }), bs), [0, 0]);
+  t.same(scoresOf(s, request({ promptText: SYSTEM, model: 'b' }), bs), [0, 1], 'no hit: placement by footprint');
   t.same(scoresOf(s, request({ promptText: SYSTEM, model: 'a' }), bs), [1, 0]);
 });
 
@@ -117,16 +119,19 @@ t.test('records older than ttl do not count', async (t) => {
   const req = request({ promptText: SYSTEM });
   sent(s, req, bs[0]!);
   t.same(scoresOf(s, req, bs, NOW + 1000), [1, 0]);
-  t.same(scoresOf(s, req, bs, NOW + 1001), [0, 0]);
+  t.same(scoresOf(s, req, bs, NOW + 1001), [1, 1], 'no hit, and the expired records left the footprint');
+  t.equal(s.index.size, 0);
+  t.equal(s.index.footprint('b0'), 0);
 });
 
 t.test('memory bound: at most max_entries blocks, the least recently used evicted', async (t) => {
   const s = make({ maxEntries: 20 });
-  const bs = fleet(1);
+  const bs = fleet(2);
   for (let i = 0; i < 50; i++) sent(s, request({ promptText: `${i}`.padStart(8, '#') + SYSTEM }), bs[0]!);
   t.equal(s.index.size, 20);
-  t.same(scoresOf(s, request({ promptText: '49'.padStart(8, '#') + SYSTEM }), bs), [1], 'the newest kept');
-  t.same(scoresOf(s, request({ promptText: '0'.padStart(8, '#') + SYSTEM }), bs), [0], 'the oldest gone');
+  t.equal(s.index.footprint('b0'), 20, 'evicted records leave the footprint');
+  t.same(scoresOf(s, request({ promptText: '49'.padStart(8, '#') + SYSTEM }), bs), [1, 0], 'the newest kept');
+  t.same(scoresOf(s, request({ promptText: '0'.padStart(8, '#') + SYSTEM }), bs), [0, 1], 'the oldest gone: no hit, placement');
 });
 
 t.test('at most max_holders backends per block, the stalest replaced', async (t) => {
@@ -157,4 +162,88 @@ t.test('max_blocks caps the prompt considered', async (t) => {
   sent(s, request({ promptText: SYSTEM }), bs[0]!);
   t.equal(s.index.size, 2);
   t.same(scoresOf(s, request({ promptText: SYSTEM.slice(0, 16) + 'different tail...' }), bs), [1, 0]);
+});
+
+/** Makes `b` hold `blocks` records of a prefix nobody else has (prompt of exactly that many 8-char blocks). */
+let unique = 0;
+function hold(s: PrefixAffinityScorer, b: BackendView, blocks: number, now = NOW): void {
+  const tag = `u${++unique}`.padEnd(8, '~');
+  sent(s, request({ promptText: tag + 'x'.repeat(8 * (blocks - 1)) }), b, now);
+}
+
+t.test('no hit: placement by footprint, min-max over the unsaturated candidates', async (t) => {
+  const NEW = prompt('a conversation nobody has seen');
+  const cases: { name: string; footprints: number[]; init?: FakeInit[]; want: number[] }[] = [
+    { name: 'empty index: all neutral', footprints: [0, 0, 0], want: [1, 1, 1] },
+    { name: 'the smallest footprint 1, the largest 0, linear between', footprints: [6, 0, 3], want: [0, 1, 0.5] },
+    { name: 'equal footprints: all neutral', footprints: [5, 5], want: [1, 1] },
+    {
+      name: 'a saturated candidate scores 0 and leaves the range',
+      footprints: [6, 0, 3],
+      init: [{}, { waiting: 9 }, {}],
+      want: [0, 0, 1],
+    },
+    {
+      name: 'a slow candidate (ITL 3× the median) scores 0',
+      footprints: [6, 0, 3],
+      init: [{ itl: 0.01 }, { itl: 0.03 }, { itl: 0.011 }],
+      want: [0, 0, 1],
+    },
+    {
+      name: 'stale signals: not saturated, not slow',
+      footprints: [6, 0, 3],
+      init: [{ itl: 0.01 }, { itl: 0.03, waiting: 9, stale: true }, { itl: 0.011 }],
+      want: [0, 1, 0.5],
+    },
+    {
+      name: 'every candidate saturated (a burst): footprints decide',
+      footprints: [6, 0, 3],
+      init: [{ waiting: 9 }, { waiting: 9 }, { waiting: 9 }],
+      want: [0, 1, 0.5],
+    },
+    {
+      name: 'load imbalance beyond both thresholds: all 0',
+      footprints: [6, 0, 3],
+      init: [{}, { inflight: 30 }, {}],
+      want: [0, 0, 0],
+    },
+  ];
+  for (const c of cases) {
+    const s = make();
+    const bs = c.footprints.map((_, i) => fake(`b${i}`, c.init?.[i] ?? {}));
+    c.footprints.forEach((f, i) => f > 0 && hold(s, bs[i]!, f));
+    t.same(bs.map((b) => s.index.footprint(b.id)), c.footprints, `${c.name}: footprints`);
+    t.same(scoresOf(s, request({ promptText: NEW }), bs), c.want, c.name);
+  }
+});
+
+t.test('match_threshold: a best match below it is no hit', async (t) => {
+  const long = (user: string) => prompt(user + ' and a long tail that has nothing in common with anything sent before');
+  for (const [threshold, want] of [
+    [0.1, 'hit'],
+    [0.5, 'placement'],
+    [0, 'hit'],
+  ] as const) {
+    const s = make({ matchThreshold: threshold });
+    const bs = fleet(2);
+    sent(s, request({ promptText: SYSTEM }), bs[0]!);
+    const req = request({ promptText: long('question') });
+    const share = Math.floor(SYSTEM.length / 8) / Math.floor(req.promptText!.length / 8);
+    t.ok(share > 0.1 && share < 0.5, `matched share ${share}`);
+    t.same(scoresOf(s, req, bs), want === 'hit' ? [share, 0] : [0, 1], `threshold ${threshold}: ${want}`);
+  }
+});
+
+t.test('new prefixes spread over the backends through the preset, followers stay with them', async (t) => {
+  // Eight groups, one prompt each, answered before the next arrives: load is equal at every
+  // pick, so only the footprint can tell the backends apart.
+  const sched = createScheduler('p', pool({ strategy: 'prefix-affinity' }), { random: seeded(7), clock: () => NOW });
+  const bs = fleet(8, () => ({ waiting: 0, kvUsage: 0.1, inflightAtScrape: 0 }));
+  const system = (g: number) => `<|system|>\ngroup ${g}: ${'you answer questions about this group. '.repeat(12)}\n`;
+  const holder = new Map<number, string>();
+  for (let g = 0; g < 8; g++) holder.set(g, sched.schedule(request({ promptText: `${system(g)}<|user|>\nfirst\n` }), bs, false).backend!.id);
+  t.equal(new Set(holder.values()).size, 8, `one group per backend: ${[...holder.values()]}`);
+  for (let g = 0; g < 8; g++) {
+    t.equal(sched.schedule(request({ promptText: `${system(g)}<|user|>\nfollower\n` }), bs, false).backend!.id, holder.get(g), `group ${g} follower`);
+  }
 });
