@@ -1,8 +1,10 @@
 // Switchyard's Prometheus metrics, with the names of the public contract.
-// Hot-path counters and histograms are reached through cached label children (prom-client
-// hashes label sets on every un-cached call); gauges that mirror state (in-flight, up,
+// The per-request series (requests, duration, time to first byte) are series.ts families,
+// found through nested maps keyed by the request's names (no string building per request);
+// the rarer counters use cached prom-client children; gauges that mirror state (in-flight, up,
 // breaker) are computed at scrape time from the pools, so requests never touch them.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues, type Metric } from 'prom-client';
+import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries, type RegistryMetric } from './series';
 
 /** What the gauges read at scrape time. */
 export interface BackendGaugeSource {
@@ -18,13 +20,22 @@ export interface BackendGaugeSource {
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const TTFB_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+interface RouteSeries {
+  duration: HistogramSeries;
+  ttfb: HistogramSeries;
+  /** backend → status code → counter. */
+  byBackend: Map<string, Map<number, CounterSeries>>;
+}
+
 type Child<T> = { inc?: (v?: number) => void; observe?: (v: number) => void } & T;
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'pool' | 'backend' | 'code'>;
-  private readonly duration: Histogram<'route' | 'pool'>;
-  private readonly ttfb: Histogram<'route' | 'pool'>;
+  private readonly requests: CounterFamily;
+  private readonly duration: HistogramFamily;
+  private readonly ttfb: HistogramFamily;
+  /** route → pool → the series a finished request touches. */
+  private readonly perRoute = new Map<string, Map<string, RouteSeries>>();
   private readonly upstreamErrors: Counter<'pool' | 'backend' | 'kind'>;
   private readonly retries: Counter<'pool'>;
   private readonly shed: Counter<'pool' | 'reason'>;
@@ -36,26 +47,20 @@ export class Metrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
-    this.requests = new Counter({
-      name: 'switchyard_requests_total',
-      help: 'Requests answered, by route, pool, backend and HTTP status code.',
-      labelNames: ['route', 'pool', 'backend', 'code'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'switchyard_request_duration_seconds',
-      help: 'Time from request start to the last byte of the response.',
-      labelNames: ['route', 'pool'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.ttfb = new Histogram({
-      name: 'switchyard_time_to_first_byte_seconds',
-      help: 'Time from request start to the first response body byte (first token of a stream).',
-      labelNames: ['route', 'pool'],
-      buckets: TTFB_BUCKETS,
-      registers,
-    });
+    this.requests = this.fast(
+      new CounterFamily('switchyard_requests_total', 'Requests answered, by route, pool, backend and HTTP status code.', ['route', 'pool', 'backend', 'code']),
+    );
+    this.duration = this.fast(
+      new HistogramFamily('switchyard_request_duration_seconds', 'Time from request start to the last byte of the response.', ['route', 'pool'], DURATION_BUCKETS),
+    );
+    this.ttfb = this.fast(
+      new HistogramFamily(
+        'switchyard_time_to_first_byte_seconds',
+        'Time from request start to the first response body byte (first token of a stream).',
+        ['route', 'pool'],
+        TTFB_BUCKETS,
+      ),
+    );
     this.upstreamErrors = new Counter({
       name: 'switchyard_upstream_errors_total',
       help: 'Upstream failures by kind (connect, reset, timeout, status_5xx, protocol).',
@@ -100,10 +105,24 @@ export class Metrics {
     return c;
   }
 
-  requestDone(route: string, pool: string, backend: string, code: number, durationS: number, ttfbS: number | undefined): void {
-    this.child(`r\0${route}\0${pool}\0${backend}\0${code}`, () => this.requests.labels(route, pool, backend, String(code))).inc();
-    this.child(`d\0${route}\0${pool}`, () => this.duration.labels(route, pool)).observe(durationS);
-    if (ttfbS !== undefined) this.child(`t\0${route}\0${pool}`, () => this.ttfb.labels(route, pool)).observe(ttfbS);
+  private fast<M extends RegistryMetric>(m: M): M {
+    this.registry.registerMetric(m as unknown as Metric);
+    return m;
+  }
+
+  /** One finished request. `ttfbS` < 0: no body byte reached the client. */
+  requestDone(route: string, pool: string, backend: string, code: number, durationS: number, ttfbS: number): void {
+    let byPool = this.perRoute.get(route);
+    if (!byPool) this.perRoute.set(route, (byPool = new Map()));
+    let rs = byPool.get(pool);
+    if (!rs) byPool.set(pool, (rs = { duration: this.duration.with(route, pool), ttfb: this.ttfb.with(route, pool), byBackend: new Map() }));
+    let byCode = rs.byBackend.get(backend);
+    if (!byCode) rs.byBackend.set(backend, (byCode = new Map()));
+    let counter = byCode.get(code);
+    if (!counter) byCode.set(code, (counter = this.requests.with(route, pool, backend, String(code))));
+    counter.inc();
+    rs.duration.observe(durationS);
+    if (ttfbS >= 0) rs.ttfb.observe(ttfbS);
   }
 
   upstreamError(pool: string, backend: string, kind: string): void {

@@ -19,55 +19,89 @@ export interface InspectedBody {
 
 export const EMPTY_BODY: InspectedBody = Object.freeze({ head: Buffer.alloc(0), complete: true }) as InspectedBody;
 
+/** Told once what a BodyReader read: an error, or the inspected body. */
+export interface BodyOwner {
+  bodyRead(err: Error | undefined, body: InspectedBody | undefined): void;
+}
+
+const kReader = Symbol('switchyard.bodyReader');
+type Reading = IncomingMessage & { [kReader]?: BodyReader };
+
+// Listeners shared by every request (no closures per request): the reader hangs on the request.
+function onData(this: Reading, chunk: Buffer): void {
+  this[kReader]?.data(chunk);
+}
+function onEnd(this: Reading): void {
+  this[kReader]?.end();
+}
+
 /**
- * Read up to `window` bytes of the request body. Resolves when the body ended or the
- * window is full (the request is then paused, mid-stream). With `parseJson`, extracts
- * `model` and `user`. Rejects with 413 when the body exceeds `maxBody`, and with 400 when
- * a complete JSON body is malformed.
+ * Reads up to `window` bytes of a request body, then tells its owner once: when the body
+ * ended, when the window is full (the request is then paused, mid-stream), or when
+ * `abort()` is called (the client went away: the owner watches the response's `close`,
+ * so no `error`/`aborted` listeners are needed; Node emits `error` on a request only to
+ * listeners). With `parseJson`, extracts `model` and `user`. 413 when the body exceeds
+ * `maxBody`; 400 when a complete JSON body is malformed.
  */
-export function inspectBody(req: IncomingMessage, window: number, maxBody: number, parseJson: boolean): Promise<InspectedBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      length += chunk.length;
-      if (length > maxBody) {
-        cleanup();
-        req.pause();
-        reject(new PayloadTooLargeError(maxBody));
-      } else if (length >= window) {
-        cleanup();
-        req.pause();
-        const head = Buffer.concat(chunks, length);
-        resolve(parseJson ? partial(head) : { head, complete: false });
-      }
-    };
-    const onEnd = () => {
-      cleanup();
-      try {
-        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-        resolve(parseJson ? complete(head, req.headers['content-type']) : { head, complete: true });
-      } catch (err) {
-        reject(err);
-      }
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onAborted = () => onError(Object.assign(new Error('client aborted'), { code: 'ECONNRESET' }));
+export class BodyReader {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  private done = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly window: number,
+    private readonly maxBody: number,
+    private readonly parseJson: boolean,
+    private readonly owner: BodyOwner,
+  ) {
+    (req as Reading)[kReader] = this;
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
+  }
+
+  data(chunk: Buffer): void {
+    if (this.done) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    if (this.length > this.maxBody) {
+      this.stop(true);
+      this.owner.bodyRead(new PayloadTooLargeError(this.maxBody), undefined);
+    } else if (this.length >= this.window) {
+      this.stop(true);
+      const head = Buffer.concat(this.chunks, this.length);
+      this.owner.bodyRead(undefined, this.parseJson ? partial(head) : { head, complete: false });
+    }
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.stop(false);
+    const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    let body: InspectedBody;
+    try {
+      body = this.parseJson ? complete(head, this.req.headers['content-type']) : { head, complete: true };
+    } catch (err) {
+      this.owner.bodyRead(err as Error, undefined);
+      return;
+    }
+    this.owner.bodyRead(undefined, body);
+  }
+
+  /** The client went away mid-body. */
+  abort(): void {
+    if (this.done) return;
+    this.stop(false);
+    this.owner.bodyRead(Object.assign(new Error('client aborted'), { code: 'ECONNRESET' }), undefined);
+  }
+
+  private stop(pause: boolean): void {
+    this.done = true;
+    this.req.off('data', onData);
+    this.req.off('end', onEnd);
+    (this.req as Reading)[kReader] = undefined;
+    if (pause) this.req.pause();
+  }
 }
 
 function isJsonType(contentType: string | undefined): boolean {

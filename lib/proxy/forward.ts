@@ -25,6 +25,13 @@ export type AttemptOutcome =
   /** Failure after the first byte: the client's stream was cut. */
   | { type: 'cut'; status: number; kind: UpstreamErrorKind; error: unknown };
 
+/** The request an attempt belongs to: told when the attempt ends, and when the client's buffer is full. */
+export interface AttemptOwner {
+  attemptDone(attempt: Attempt, outcome: AttemptOutcome): void;
+  /** The client's socket buffer is full and the upstream was paused: call `resume()` on 'drain'. */
+  backpressure(): void;
+}
+
 export interface AttemptOptions {
   backend: Backend;
   method: string;
@@ -49,15 +56,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private headers?: Record<string, string | string[]>;
   private timer?: NodeJS.Timeout;
   private settled = false;
-  private resolve!: (o: AttemptOutcome) => void;
-  readonly done: Promise<AttemptOutcome>;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly opts: AttemptOptions,
-  ) {
-    this.done = new Promise((r) => (this.resolve = r));
-  }
+    private readonly owner: AttemptOwner,
+  ) {}
 
   start(): void {
     const o = this.opts;
@@ -113,7 +117,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     if (this.firstByteAt === 0) this.writeHead();
     this.bytes += chunk.length;
-    if (!this.res.write(chunk)) controller.pause();
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.owner.backpressure();
+    }
   }
 
   onResponseEnd(): void {
@@ -151,6 +158,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.resolve(outcome);
+    this.owner.attemptDone(this, outcome);
   }
 }

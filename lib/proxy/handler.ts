@@ -3,7 +3,6 @@
 // byte, then log and count. Everything the request uses comes from the one Generation
 // (config + route table) it read at its start.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
 import { PRIORITIES, type Config, type Priority } from '../config/schema';
 import type { RouteTable, CompiledRoute } from '../routing/table';
 import type { PoolRuntime } from '../routing/pool';
@@ -23,9 +22,10 @@ import {
 } from '../errors';
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
 import { newRequestId } from './request-id';
-import { EMPTY_BODY, inspectBody, renderPrompt, rewriteModel, upstreamBody, type InspectedBody } from './body';
+import { BodyReader, EMPTY_BODY, renderPrompt, rewriteModel, upstreamBody, type BodyOwner, type InspectedBody } from './body';
 import { sendError, sendJson } from './respond';
-import { Attempt, type AttemptOutcome } from './forward';
+import { Attempt, type AttemptOutcome, type AttemptOwner } from './forward';
+import type { AccessLog } from './access-log';
 import { backoffDelay, isRetryable } from '../health/retry';
 import type { Lease, AttemptResult } from '../routing/pool';
 
@@ -38,260 +38,373 @@ export interface Generation {
 export interface ProxyRuntime {
   readonly generation: Generation;
   readonly metrics: Metrics;
-  readonly accessLog: Logger | undefined;
+  readonly accessLog: AccessLog | undefined;
   readonly draining: boolean;
   recordExplain(requestId: string, explain: NonNullable<Decision['explain']>): void;
 }
 
 type Outcome = 'ok' | 'client_abort' | 'upstream_error' | 'timeout' | 'rejected';
 
-/** Mutable record of one request, for the access log and metrics. */
-interface Exchange {
-  id: string;
-  start: number;
-  route?: CompiledRoute;
-  pool?: PoolRuntime;
-  backend?: Backend;
-  status: number;
-  bytes: number;
-  firstByteAt: number;
-  attempts: number;
-  outcome: Outcome;
-  current?: Attempt;
-  clientClosed: boolean;
-  /** Created only when a request has to wait in a queue (rare), aborted when the client leaves. */
-  waitAbort?: AbortController;
-  /** The pool's `timeouts.total` expired: no further attempt. */
-  expired: boolean;
-}
-
 const NO_RETRY = new Set<number>();
+const kExchange = Symbol('switchyard.exchange');
+type Tracked = ServerResponse & { [kExchange]?: Exchange };
+
+// Response listeners shared by every request (no closures per request).
+function onResponseClose(this: Tracked): void {
+  if (!this.writableFinished) this[kExchange]?.clientGone();
+}
+function onResponseDrain(this: Tracked): void {
+  this[kExchange]?.current?.resume();
+}
 
 export function createRequestHandler(rt: ProxyRuntime) {
   return function handle(req: IncomingMessage, res: ServerResponse): void {
-    const x: Exchange = {
-      id: acceptRequestId(req.headers['x-request-id']) ?? newRequestId(),
-      start: Date.now(),
-      status: 0,
-      bytes: 0,
-      firstByteAt: 0,
-      attempts: 0,
-      outcome: 'ok',
-      clientClosed: false,
-      expired: false,
-    };
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        x.clientClosed = true;
-        x.current?.clientGone();
-        x.waitAbort?.abort(new Error('client closed'));
-      }
-    });
-    res.on('drain', () => x.current?.resume());
-    proxy(rt, req, res, x).then(
-      () => finish(rt, req, x),
-      (err) => {
-        // A body left unread on the socket would be parsed as the next request: close it.
-        x.status = sendError(res, err, x.id, rt.draining || !req.complete);
-        if (x.outcome === 'ok') x.outcome = 'rejected';
-        finish(rt, req, x);
-      },
-    );
+    new Exchange(rt, req, res).begin();
   };
 }
 
-async function proxy(rt: ProxyRuntime, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> {
-  const { config, table } = rt.generation;
-  const limits = config.limits;
-  const path = requestPath(req.url ?? '/');
-  checkHost(req);
+/**
+ * One request, from its head to its access line. It is driven by callbacks, not promises:
+ * the body reader, the pool's lease (a promise only when the request has to queue), each
+ * Attempt and the back-off timer call back into it, so a request that needs no queue
+ * allocates no promise and schedules no microtask.
+ *
+ * Steps: begin → (BodyReader) bodyRead → route → next → (lease) leased → (Attempt)
+ * attemptDone → next again for a retry, or end. Any error before the first response byte
+ * goes through `fail`, which answers in the OpenAI shape.
+ */
+class Exchange implements BodyOwner, AttemptOwner {
+  readonly id: string;
+  readonly start = Date.now();
+  private readonly generation: Generation;
+  status = 0;
+  private bytes = 0;
+  private firstByteAt = 0;
+  private attempts = 0;
+  outcome: Outcome = 'ok';
+  private clientClosed = false;
+  /** The pool's `timeouts.total` expired: no further attempt. */
+  private expired = false;
+  private ended = false;
+  private route?: CompiledRoute;
+  private pool?: PoolRuntime;
+  private backend?: Backend;
+  current?: Attempt;
+  private lease?: Lease;
+  private reader?: BodyReader;
+  /** Created only when a request has to wait in a queue (rare), aborted when the client leaves. */
+  private waitAbort?: AbortController;
+  private totalTimer?: NodeJS.Timeout;
+  private backoffTimer?: NodeJS.Timeout;
+  /** A budgeted retry is running: release the budget when it ends. */
+  private retrying = false;
+  private drainHooked = false;
+  private lastError?: SwitchyardError;
+  private path = '/';
+  private sreq?: SchedulingRequest & { exclude?: Set<string> };
+  private payload: Buffer | AsyncIterable<Buffer> | null = null;
+  private overrideLength?: number;
+  private replayable = true;
+  private explainOn = false;
 
-  if (req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models?'))) {
-    x.status = 200;
-    sendJson(res, 200, modelList(table), { 'x-request-id': x.id });
-    return;
+  constructor(
+    private readonly rt: ProxyRuntime,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.id = acceptRequestId(req.headers['x-request-id']) ?? newRequestId();
+    this.generation = rt.generation;
+    (res as Tracked)[kExchange] = this;
+    res.on('close', onResponseClose);
   }
 
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limits.max_body_size) throw new PayloadTooLargeError(limits.max_body_size);
-  const hasBody = declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
-  let body: InspectedBody = EMPTY_BODY;
-  if (hasBody) {
+  begin(): void {
     try {
-      body = await inspectBody(req, limits.inspect_body_size, limits.max_body_size, table.inspectBody);
+      this.head();
     } catch (err) {
-      if (x.clientClosed) {
-        x.outcome = 'client_abort';
-        return;
+      this.fail(err);
+    }
+  }
+
+  private head(): void {
+    const { req } = this;
+    const { config, table } = this.generation;
+    const limits = config.limits;
+    const path = (this.path = requestPath(req.url ?? '/'));
+    checkHost(req);
+
+    if (req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models?'))) {
+      this.status = 200;
+      sendJson(this.res, 200, modelList(table), { 'x-request-id': this.id });
+      this.end();
+      return;
+    }
+
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limits.max_body_size) throw new PayloadTooLargeError(limits.max_body_size);
+    const hasBody = declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (hasBody) this.reader = new BodyReader(req, limits.inspect_body_size, limits.max_body_size, table.inspectBody, this);
+    else this.routeBody(EMPTY_BODY);
+  }
+
+  /** BodyOwner: the body (or its first `inspect_body_size` bytes) is in. */
+  bodyRead(err: Error | undefined, body: InspectedBody | undefined): void {
+    this.reader = undefined;
+    if (err) {
+      if (this.clientClosed) {
+        this.outcome = 'client_abort';
+        this.end();
+      } else this.fail(err);
+      return;
+    }
+    try {
+      this.routeBody(body!);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private routeBody(body: InspectedBody): void {
+    const { req, path } = this;
+    const { config, table } = this.generation;
+    const limits = config.limits;
+    const route = table.match(path, req.headers, body.model);
+    if (!route) {
+      if (body.model !== undefined && table.models.length > 0 && table.servesPath(path)) throw new ModelNotFoundError(body.model, table.models);
+      if (!body.complete && body.model === undefined && table.inspectBody) {
+        throw new NoRouteError(`no route for ${req.method} ${path}: no top-level "model" in the first ${limits.inspect_body_size} bytes of the body (limits.inspect_body_size)`);
       }
-      throw err;
+      throw new NoRouteError(`no route for ${req.method} ${path}`);
     }
+    this.route = route;
+    const stickyKey = route.sticky ? keyOf(req, body, route.sticky) : undefined;
+    const pool = (stickyKey !== undefined ? route.split.pickSticky(stickyKey) : route.split.pick()).target;
+    this.pool = pool;
+    if (route.limiter) {
+      const key = headerText(req, route.rateLimit!.key_header) ?? req.socket.remoteAddress ?? '';
+      const verdict = route.limiter.take(key, estimateTokens(body));
+      if (!verdict.ok) {
+        this.rt.metrics.shedded(pool.name, 'rate_limit');
+        throw new RateLimitedError(verdict.limit === 'tokens' ? 'tokens per minute' : 'requests per minute', verdict.retryAfter);
+      }
+    }
+
+    let payload = upstreamBody(body, req, limits.max_body_size);
+    if (route.rewriteModel !== undefined && body.model !== undefined) {
+      const head = rewriteModel(body.head, route.rewriteModel);
+      if (!head) throw new BadRequestError('`model` must be a top-level string');
+      const rewritten: InspectedBody = { ...body, head };
+      payload = upstreamBody(rewritten, req, limits.max_body_size + head.length - body.head.length);
+      const declaredLength = req.headers['content-length'];
+      if (declaredLength !== undefined) this.overrideLength = Number(declaredLength) + head.length - body.head.length;
+    }
+    this.payload = payload;
+    this.replayable = payload === null || Buffer.isBuffer(payload);
+    this.explainOn = config.explain.keep > 0 || config.explain.header;
+    this.sreq = {
+      requestId: this.id,
+      model: route.rewriteModel ?? body.model,
+      sessionKey: keyOf(req, body, pool.config.session),
+      get promptText() {
+        return renderPrompt(body.json);
+      },
+      priority: priorityOf(req, route.priority),
+    };
+    const total = pool.config.timeouts.total;
+    if (total > 0) this.totalTimer = setTimeout(onTotalTimeout, total, this);
+    this.next();
   }
 
-  const route = table.match(path, req.headers, body.model);
-  if (!route) {
-    if (body.model !== undefined && table.models.length > 0 && table.servesPath(path)) throw new ModelNotFoundError(body.model, table.models);
-    if (!body.complete && body.model === undefined && table.inspectBody) {
-      throw new NoRouteError(`no route for ${req.method} ${path}: no top-level "model" in the first ${limits.inspect_body_size} bytes of the body (limits.inspect_body_size)`);
+  /** Lease a backend and start an attempt (the first, or a retry after its back-off). */
+  next(): void {
+    this.backoffTimer = undefined;
+    if (this.clientClosed) {
+      this.outcome = 'client_abort';
+      this.end();
+      return;
     }
-    throw new NoRouteError(`no route for ${req.method} ${path}`);
-  }
-  x.route = route;
-  const stickyKey = route.sticky ? keyOf(req, body, route.sticky) : undefined;
-  const pool = (stickyKey !== undefined ? route.split.pickSticky(stickyKey) : route.split.pick()).target;
-  x.pool = pool;
-  if (route.limiter) {
-    const key = headerText(req, route.rateLimit!.key_header) ?? req.socket.remoteAddress ?? '';
-    const verdict = route.limiter.take(key, estimateTokens(body));
-    if (!verdict.ok) {
-      rt.metrics.shedded(pool.name, 'rate_limit');
-      throw new RateLimitedError(verdict.limit === 'tokens' ? 'tokens per minute' : 'requests per minute', verdict.retryAfter);
+    if (this.expired) {
+      this.fail(this.lastError ?? new UpstreamTimeoutError('total'));
+      return;
     }
+    let leased: Lease | Promise<Lease>;
+    try {
+      leased = this.pool!.lease(this.sreq!, this.explainOn, this.waitSignal);
+    } catch (err) {
+      this.leaseFailed(err);
+      return;
+    }
+    if (leased instanceof Promise) leased.then((l) => this.leased(l), (err: unknown) => this.leaseFailed(err));
+    else this.leased(leased);
   }
 
-  let payload = upstreamBody(body, req, limits.max_body_size);
-  let overrideLength: number | undefined;
-  if (route.rewriteModel !== undefined && body.model !== undefined) {
-    const head = rewriteModel(body.head, route.rewriteModel);
-    if (!head) throw new BadRequestError('`model` must be a top-level string');
-    const rewritten: InspectedBody = { ...body, head };
-    payload = upstreamBody(rewritten, req, limits.max_body_size + head.length - body.head.length);
-    const declaredLength = req.headers['content-length'];
-    if (declaredLength !== undefined) overrideLength = Number(declaredLength) + head.length - body.head.length;
-  }
-
-  const sreq: SchedulingRequest & { exclude?: Set<string> } = {
-    requestId: x.id,
-    model: route.rewriteModel ?? body.model,
-    sessionKey: keyOf(req, body, pool.config.session),
-    get promptText() {
-      return renderPrompt(body.json);
-    },
-    priority: priorityOf(req, route.priority),
+  private readonly waitSignal = (): AbortSignal => {
+    this.waitAbort ??= new AbortController();
+    if (this.clientClosed) this.waitAbort.abort(new Error('client closed'));
+    return this.waitAbort.signal;
   };
-  await forwardWithRetries(rt, req, res, x, pool, sreq, payload, path, overrideLength);
-}
 
-async function forwardWithRetries(
-  rt: ProxyRuntime,
-  req: IncomingMessage,
-  res: ServerResponse,
-  x: Exchange,
-  pool: PoolRuntime,
-  sreq: SchedulingRequest & { exclude?: Set<string> },
-  payload: Buffer | AsyncIterable<Buffer> | null,
-  path: string,
-  overrideLength: number | undefined,
-): Promise<void> {
-  const { config } = rt.generation;
-  const retries = pool.config.retries;
-  const replayable = payload === null || Buffer.isBuffer(payload);
-  const explainOn = config.explain.keep > 0 || config.explain.header;
-  let lastError: SwitchyardError | undefined;
+  private leaseFailed(err: unknown): void {
+    if (this.clientClosed) {
+      this.outcome = 'client_abort';
+      this.end();
+    } else if ((err as { status?: number }).status === 429 || !this.lastError) this.fail(err);
+    else this.fail(this.lastError);
+  }
 
-  const waitSignal = () => {
-    x.waitAbort ??= new AbortController();
-    if (x.clientClosed) x.waitAbort.abort(new Error('client closed'));
-    return x.waitAbort.signal;
-  };
-  let retrying = false;
-  const total = pool.config.timeouts.total;
-  const totalTimer =
-    total > 0
-      ? setTimeout(() => {
-          x.expired = true;
-          x.current?.abort(new UpstreamTimeoutError('total'));
-        }, total)
-      : undefined;
-  try {
-    for (;;) {
-      if (x.clientClosed) {
-        x.outcome = 'client_abort';
-        return;
-      }
-      if (x.expired) throw lastError ?? new UpstreamTimeoutError('total');
-      let lease: Lease;
-      try {
-        const leased = pool.lease(sreq, explainOn, waitSignal);
-        lease = leased instanceof Promise ? await leased : leased;
-      } catch (err) {
-        if (x.clientClosed) {
-          x.outcome = 'client_abort';
-          return;
-        }
-        if ((err as { status?: number }).status === 429 || !lastError) throw err;
-        throw lastError;
-      }
-      const { backend, decision } = lease;
-      if (decision.explain) rt.recordExplain(x.id, decision.explain);
-
-      const mayRetry = replayable && x.attempts < retries.max;
-      // Hold a retryable status back only when the budget could pay for its retry (it is
-      // checked again, atomically, when the retry is taken).
-      const mayHoldStatus = mayRetry && pool.retryBudget.active < pool.retryBudget.limit(pool.inflight + 1);
-      x.attempts++;
-      x.backend = backend;
-      const attempt = new Attempt(res, {
+  private leased(lease: Lease): void {
+    const { rt, req, res, pool } = this;
+    const { config } = this.generation;
+    const { backend, decision } = lease;
+    if (this.clientClosed) {
+      // Left while the lease was queued: give the slot back untouched.
+      pool!.complete(lease, 'cancelled');
+      this.outcome = 'client_abort';
+      this.end();
+      return;
+    }
+    if (decision.explain) rt.recordExplain(this.id, decision.explain);
+    const retries = pool!.config.retries;
+    const mayRetry = this.replayable && this.attempts < retries.max;
+    // Hold a retryable status back only when the budget could pay for its retry (it is
+    // checked again, atomically, when the retry is taken).
+    const mayHoldStatus = mayRetry && pool!.retryBudget.active < pool!.retryBudget.limit(pool!.inflight + 1);
+    this.attempts++;
+    this.backend = backend;
+    this.lease = lease;
+    const cold = coldStartHold(pool!, backend, this.sreq!.model);
+    const { first_byte, idle } = pool!.config.timeouts;
+    const attempt = new Attempt(
+      res,
+      {
         backend,
         method: req.method ?? 'GET',
-        path,
+        path: this.path,
         headers: upstreamRequestHeaders(
           req.rawHeaders,
           req.headers.connection,
           {
-            requestId: x.id,
+            requestId: this.id,
             clientIp: req.socket.remoteAddress ?? '',
             proto: 'http',
             clientHost: req.headers.host,
             upstreamHost: backend.authority,
           },
-          overrideLength,
+          this.overrideLength,
         ),
-        body: payload,
-        requestId: x.id,
-        ...attemptTimeouts(pool, backend, sreq.model),
-        retryStatuses: mayHoldStatus ? pool.retryStatuses : NO_RETRY,
-      });
-      if (config.explain.header) res.setHeader('x-switchyard-explain', explainHeader(decision, backend.id));
-      if (rt.draining) res.setHeader('connection', 'close');
-      x.current = attempt;
-      attempt.start();
-      const outcome = await attempt.done;
-      x.current = undefined;
-      pool.complete(lease, resultOf(outcome));
-      if (retrying) {
-        pool.retryBudget.release();
-        retrying = false;
-      }
-      x.firstByteAt = attempt.firstByteAt;
-      x.bytes += attempt.bytes;
-
-      if (settle(rt, x, pool, backend, outcome)) return;
-      lastError = outcome.type === 'failed' ? outcome.error : undefined;
-      const wanted =
-        mayRetry &&
-        !x.clientClosed &&
-        !x.expired &&
-        (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on)));
-      // A refused connection reached no backend, so its retry costs the fleet nothing and
-      // does not draw on the budget; every other retry does.
-      const free = outcome.type === 'failed' && outcome.kind === 'connect';
-      const granted = wanted && (free || pool.retryBudget.tryAcquire(pool.inflight + 1));
-      if (!granted) {
-        if (outcome.type === 'failed') throw outcome.error;
-        // The response was held back for a retry that cannot happen: answer for it.
-        if (outcome.type === 'retry_status') throw new UpstreamStatusError(outcome.status);
-        return;
-      }
-      retrying = !free;
-      (sreq.exclude ??= new Set()).add(backend.id);
-      rt.metrics.retry(pool.name);
-      await sleep(backoffDelay(x.attempts, retries));
-    }
-  } finally {
-    clearTimeout(totalTimer);
-    if (retrying) pool.retryBudget.release();
+        body: this.payload,
+        requestId: this.id,
+        firstByteTimeout: Math.max(first_byte, cold),
+        idleTimeout: Math.max(idle, cold),
+        retryStatuses: mayHoldStatus ? pool!.retryStatuses : NO_RETRY,
+      },
+      this,
+    );
+    if (config.explain.header) res.setHeader('x-switchyard-explain', explainHeader(decision, backend.id));
+    if (rt.draining) res.setHeader('connection', 'close');
+    this.current = attempt;
+    attempt.start();
   }
+
+  /** AttemptOwner: the client's buffer is full; resume the upstream on its 'drain'. */
+  backpressure(): void {
+    if (this.drainHooked) return;
+    this.drainHooked = true;
+    this.res.on('drain', onResponseDrain);
+  }
+
+  /** AttemptOwner: an attempt ended. Finish the request, or retry elsewhere. */
+  attemptDone(attempt: Attempt, outcome: AttemptOutcome): void {
+    if (attempt !== this.current) return;
+    const pool = this.pool!;
+    const backend = this.backend!;
+    this.current = undefined;
+    pool.complete(this.lease!, resultOf(outcome));
+    this.lease = undefined;
+    if (this.retrying) {
+      pool.retryBudget.release();
+      this.retrying = false;
+    }
+    this.firstByteAt = attempt.firstByteAt;
+    this.bytes += attempt.bytes;
+
+    if (settle(this.rt, this, pool, backend, outcome)) {
+      this.end();
+      return;
+    }
+    const retries = pool.config.retries;
+    this.lastError = outcome.type === 'failed' ? outcome.error : undefined;
+    const wanted =
+      this.replayable &&
+      this.attempts < retries.max &&
+      !this.clientClosed &&
+      !this.expired &&
+      (outcome.type === 'retry_status' || (outcome.type === 'failed' && isRetryable(outcome.kind, retries.on)));
+    // A refused connection reached no backend, so its retry costs the fleet nothing and
+    // does not draw on the budget; every other retry does.
+    const free = outcome.type === 'failed' && outcome.kind === 'connect';
+    const granted = wanted && (free || pool.retryBudget.tryAcquire(pool.inflight + 1));
+    if (!granted) {
+      if (outcome.type === 'failed') this.fail(outcome.error);
+      // The response was held back for a retry that cannot happen: answer for it.
+      else if (outcome.type === 'retry_status') this.fail(new UpstreamStatusError(outcome.status));
+      else this.end();
+      return;
+    }
+    this.retrying = !free;
+    (this.sreq!.exclude ??= new Set()).add(backend.id);
+    this.rt.metrics.retry(pool.name);
+    this.backoffTimer = setTimeout(onBackoffDone, backoffDelay(this.attempts, retries), this);
+  }
+
+  /** The response's 'close' before it finished: the client went away. */
+  clientGone(): void {
+    this.clientClosed = true;
+    this.current?.clientGone();
+    this.waitAbort?.abort(new Error('client closed'));
+    this.reader?.abort();
+  }
+
+  /** `timeouts.total` expired: abort the running attempt; no further attempt. */
+  expire(): void {
+    this.expired = true;
+    this.current?.abort(new UpstreamTimeoutError('total'));
+  }
+
+  /** Answer an error in the OpenAI shape (unless the response started), then end. */
+  private fail(err: unknown): void {
+    if (this.ended) return;
+    // A body left unread on the socket would be parsed as the next request: close it.
+    this.status = sendError(this.res, err, this.id, this.rt.draining || !this.req.complete);
+    if (this.outcome === 'ok') this.outcome = 'rejected';
+    this.end();
+  }
+
+  /** Once per request: release what it holds, count it and log it. */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.totalTimer);
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    if (this.retrying) {
+      this.pool!.retryBudget.release();
+      this.retrying = false;
+    }
+    const { rt } = this;
+    const duration = Date.now() - this.start;
+    const route = this.route?.name ?? '';
+    const pool = this.pool?.name ?? '';
+    const ttfb = this.firstByteAt ? this.firstByteAt - this.start : -1;
+    rt.metrics.requestDone(route, pool, this.backend?.id ?? '', this.status, duration / 1000, ttfb / 1000);
+    rt.accessLog?.write(this.req.method, this.req.url, this.id, route, pool, this.backend?.id, this.status, this.bytes, ttfb, duration, this.attempts, this.outcome);
+  }
+}
+
+function onTotalTimeout(x: Exchange): void {
+  x.expire();
+}
+function onBackoffDone(x: Exchange): void {
+  x.next();
 }
 
 function resultOf(o: AttemptOutcome): AttemptResult {
@@ -306,8 +419,6 @@ function resultOf(o: AttemptOutcome): AttemptResult {
       return 'cancelled';
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Record an attempt's result; true when the request is finished. */
 function settle(rt: ProxyRuntime, x: Exchange, pool: PoolRuntime, backend: Backend, o: AttemptOutcome): boolean {
@@ -334,28 +445,6 @@ function settle(rt: ProxyRuntime, x: Exchange, pool: PoolRuntime, backend: Backe
       rt.metrics.upstreamError(pool.name, backend.id, o.status >= 500 ? 'status_5xx' : `status_${o.status}`);
       return false;
   }
-}
-
-function finish(rt: ProxyRuntime, req: IncomingMessage, x: Exchange): void {
-  const duration = Date.now() - x.start;
-  const route = x.route?.name ?? '';
-  const pool = x.pool?.name ?? '';
-  const ttfb = x.firstByteAt ? x.firstByteAt - x.start : undefined;
-  rt.metrics.requestDone(route, pool, x.backend?.id ?? '', x.status, duration / 1000, ttfb === undefined ? undefined : ttfb / 1000);
-  rt.accessLog?.info({
-    req_id: x.id,
-    method: req.method,
-    path: req.url,
-    route,
-    pool,
-    backend: x.backend?.id,
-    status: x.status,
-    bytes: x.bytes,
-    ttfb_ms: ttfb,
-    duration_ms: duration,
-    attempts: x.attempts,
-    outcome: x.outcome,
-  });
 }
 
 /** The path (with query) of the request target; an absolute-form target keeps only its path. */
@@ -423,18 +512,14 @@ function estimateTokens(body: InspectedBody): number {
 }
 
 /**
- * An attempt's timeouts. A backend known not to have the model loaded will load it first
+ * Extra time to allow a backend known not to have the model loaded: it will load it first
  * (tens of seconds), so the request is held up to `cold_start.hold_timeout` for its head
- * and its first chunk.
+ * and its first chunk. 0 when the model is loaded, unknown, or the signals are stale.
  */
-function attemptTimeouts(pool: PoolRuntime, b: Backend, model: string | undefined): { firstByteTimeout: number; idleTimeout: number } {
-  const { first_byte, idle } = pool.config.timeouts;
+function coldStartHold(pool: PoolRuntime, b: Backend, model: string | undefined): number {
   const loaded = b.signals.loadedModels;
-  if (model === undefined || loaded === undefined || loaded.has(model) || !b.signalsFresh(Date.now())) {
-    return { firstByteTimeout: first_byte, idleTimeout: idle };
-  }
-  const hold = pool.config.cold_start.hold_timeout;
-  return { firstByteTimeout: Math.max(first_byte, hold), idleTimeout: Math.max(idle, hold) };
+  if (model === undefined || loaded === undefined || loaded.has(model) || !b.signalsFresh(Date.now())) return 0;
+  return pool.config.cold_start.hold_timeout;
 }
 
 /**

@@ -99,5 +99,5 @@ async function upgrade(rt: ProxyRuntime, req: IncomingMessage, client: Socket, h
   client.on('error', () => upstream.destroy()).on('close', () => upstream.end());
   upstream.pipe(client);
   client.pipe(upstream);
-  rt.metrics.requestDone(route.name, pool.name, backend.id, 101, 0, undefined);
+  rt.metrics.requestDone(route.name, pool.name, backend.id, 101, 0, -1);
 }
