@@ -14,6 +14,9 @@ export interface Sample {
   e2e: number;
   status: number;
   backend: string;
+  /** The request's session or prefix group, when it has one (for --dump). */
+  session?: number;
+  group?: number;
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number;
@@ -40,7 +43,7 @@ export class LoadClient {
   /** Sends one request; never throws (failures are samples with an error). */
   async send(req: ChatRequest, wantReply: boolean, signal?: AbortSignal): Promise<{ sample: Sample; reply?: string }> {
     const start = performance.now();
-    const sample: Sample = { start: start - this.t0, ttft: NaN, e2e: NaN, status: 0, backend: '', promptTokens: 0, cachedTokens: 0, outputTokens: 0 };
+    const sample: Sample = { start: start - this.t0, ttft: NaN, e2e: NaN, status: 0, backend: '', session: req.session, group: req.group, promptTokens: 0, cachedTokens: 0, outputTokens: 0 };
     let reply: string | undefined;
     try {
       const res = await this.pool.request({

@@ -9,22 +9,26 @@ export interface Variant {
   scheduler?: Record<string, unknown>;
 }
 
-/**
- * prefix-affinity with its queue test off (the KV and in-flight tests stay): how much the
- * queue guard costs on a burst. Run it with --strategies.
- */
-const noQueueGuard: Variant = {
-  name: 'prefix-affinity:no-queue-guard',
+/** The prefix-affinity preset with some params of its scorer changed, as an explicit profile. */
+const prefixWith = (name: string, params: Record<string, unknown>): Variant => ({
+  name: `prefix-affinity:${name}`,
   strategy: 'prefix-affinity',
   scheduler: {
     ...PRESETS['prefix-affinity'],
-    scorers: PRESETS['prefix-affinity'].scorers.map((s) =>
-      typeof s !== 'string' && s.name === 'prefix-affinity' ? { ...s, params: { ...s.params, queue_threshold: 1e9 } } : s,
-    ),
+    scorers: PRESETS['prefix-affinity'].scorers.map((s) => (typeof s !== 'string' && s.name === 'prefix-affinity' ? { ...s, params: { ...s.params, ...params } } : s)),
   },
-};
+});
 
-export const VARIANTS: Variant[] = [...STRATEGIES.map((s): Variant => ({ name: s, strategy: s })), noQueueGuard];
+/**
+ * Variants of prefix-affinity, run them with --strategies: its queue test off (the KV,
+ * in-flight and slowness tests stay), how much the queue guard costs on a burst; its
+ * slowness test off (`slow_factor` 0), what the slowness test does.
+ */
+export const VARIANTS: Variant[] = [
+  ...STRATEGIES.map((s): Variant => ({ name: s, strategy: s })),
+  prefixWith('no-queue-guard', { queue_threshold: 1e9 }),
+  prefixWith('no-slow', { slow_factor: 0 }),
+];
 
 export const PRESET_NAMES: readonly string[] = STRATEGIES;
 

@@ -13,6 +13,8 @@ export interface ChatRequest {
   headers: Record<string, string>;
   /** Index of the session (chat) this turn belongs to. */
   session?: number;
+  /** Index of the shared-prefix group (W1) the prompt belongs to. */
+  group?: number;
 }
 
 export interface Workload {
@@ -97,7 +99,7 @@ export function sharedPrefix(shape: W1Shape, seed: number, salt = 0): ListWorklo
         { role: 'system', content: system },
         { role: 'user', content: words(text, shape.questionTokens) },
       ];
-      list.push({ body: body(messages, shape.outputTokens), headers: {} });
+      list.push({ body: body(messages, shape.outputTokens), headers: {}, group: g });
     }
   }
   for (let i = list.length - 1; i > 0; i--) {

@@ -3,6 +3,12 @@
 // loaded, or every holder is saturated) the input passes unchanged, and the scorers choose
 // a backend that will have to load the model.
 //
+// Saturation here is the engine's queue as scraped (plus KV and the in-flight limit), not
+// the estimate that adds what this process sent since the scrape: a burst being dispatched
+// (vLLM takes it all into its batch, `waiting` stays 0) must not narrow the candidates, or a
+// prefix scorer would place new prompts among whoever happened to get fewer requests in the
+// last scrape interval. The scorers still see the estimate.
+//
 // Residency is read from `signals.loadedModels`, which is undefined until the first scrape
 // and after a failed /v1/models. Unknown residency is kept, not dropped: a backend that just
 // joined, or one scrape that failed in one Switchyard process, must not move session keys
@@ -24,6 +30,6 @@ export class ModelLoadedFilter implements Filter, Test {
 
   accepts(b: BackendView, req: SchedulingRequest, now: number): boolean {
     const loaded = b.signals.loadedModels;
-    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits);
+    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, true);
   }
 }

@@ -35,10 +35,12 @@ export interface SaturationLimits {
  * saturated when its queue or KV usage reaches a threshold, or when this process alone has
  * `breaker.max_requests_per_backend` requests on it. With stale signals only the last test
  * applies (unknown is not saturated: affinity should not break on a missed scrape).
+ * `scrapedQueue`: the engine's queue as scraped, without the requests sent since (see
+ * estimatedQueue), for decisions that must not read a burst being dispatched as a queue.
  */
-export function isSaturated(b: BackendView, now: number, lim: SaturationLimits): boolean {
+export function isSaturated(b: BackendView, now: number, lim: SaturationLimits, scrapedQueue = false): boolean {
   if (lim.inflight > 0 && b.inflight >= lim.inflight) return true;
-  const q = estimatedQueue(b, now);
+  const q = scrapedQueue ? (b.signalsFresh(now) ? b.signals.waiting : undefined) : estimatedQueue(b, now);
   if (q !== undefined && q >= lim.queue) return true;
   const kv = freshKvUsage(b, now);
   return kv !== undefined && kv >= lim.kv;
@@ -92,8 +94,9 @@ export class SaturationTest {
     this.threshold = NaN;
   }
 
-  saturated(b: BackendView): boolean {
-    return isSaturated(b, this.now, this.limits) || this.slow(b);
+  /** `scrapedQueue`: judge the queue as last scraped (see isSaturated). */
+  saturated(b: BackendView, scrapedQueue = false): boolean {
+    return isSaturated(b, this.now, this.limits, scrapedQueue) || this.slow(b);
   }
 
   slow(b: BackendView): boolean {

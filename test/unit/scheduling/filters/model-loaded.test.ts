@@ -24,6 +24,12 @@ const cases: { name: string; model?: string; input: [string, FakeInit][]; want: 
     want: ['b'],
   },
   {
+    name: 'the queue as scraped: requests sent since the scrape (a burst) do not saturate a holder',
+    model: M,
+    input: [['a', { loadedModels: [M], waiting: 0, inflightAtScrape: 0, inflight: 40 }], ['b', { loadedModels: [M], waiting: 1 }], ['c', { loadedModels: [] }]],
+    want: ['a', 'b'],
+  },
+  {
     name: 'every holder saturated (queue, KV, in-flight): unchanged, a backend without it may load it',
     model: M,
     input: [

@@ -101,6 +101,17 @@ t.test('a saturated holder scores 0; stale signals are not saturation', async (t
   t.same(scoresOf(s, req, bs), [1, 0]);
 });
 
+t.test('the queue as scraped: requests sent since the scrape (a burst being dispatched) do not shed a holder', async (t) => {
+  const s = make();
+  const bs = fleet(2, () => ({ waiting: 0, inflightAtScrape: 0 }));
+  const req = request({ promptText: SYSTEM });
+  sent(s, req, bs[0]!);
+  bs[0]!.inflight = 7; // estimated queue 7, engine queue 0
+  t.same(scoresOf(s, req, bs), [1, 0]);
+  bs[0]!.signals.waiting = 5; // the engine queues
+  t.same(scoresOf(s, req, bs), [0, 0]);
+});
+
 t.test('when every candidate is saturated (a burst), affinity still decides', async (t) => {
   const s = make();
   const bs = fleet(2);
@@ -199,6 +210,12 @@ t.test('no hit: placement by footprint, min-max over the unsaturated candidates'
       name: 'every candidate saturated (a burst): footprints decide',
       footprints: [6, 0, 3],
       init: [{ waiting: 9 }, { waiting: 9 }, { waiting: 9 }],
+      want: [0, 1, 0.5],
+    },
+    {
+      name: 'requests sent since the scrape are not an engine queue',
+      footprints: [6, 0, 3],
+      init: [{}, { waiting: 0, inflightAtScrape: 0, inflight: 8 }, {}],
       want: [0, 1, 0.5],
     },
     {

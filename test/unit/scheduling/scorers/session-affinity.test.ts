@@ -169,3 +169,17 @@ t.test('every candidate saturated: stays home, no pin', async (t) => {
   for (const b of bs) b.signals.waiting = 0;
   t.equal(route(s, 'k', bs), home);
 });
+
+t.test('a slow home (ITL above slow_factor × the median) sends the session on, as saturation does', async (t) => {
+  for (const c of [
+    { name: '3× the median: moves', factor: 2, itl: 0.03, moves: true },
+    { name: '1.5× the median: stays', factor: 2, itl: 0.015, moves: false },
+    { name: 'slow_factor 0: stays', factor: 0, itl: 0.03, moves: false },
+  ]) {
+    const s = make({ slowFactor: c.factor });
+    const bs = fleet(4, () => ({ itl: 0.01 }));
+    const home = route(s, 'k', bs);
+    bs.find((b) => b.id === home)!.signals.itl = c.itl;
+    t.equal(route(s, 'k', bs) !== home, c.moves, c.name);
+  }
+});

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignalScraper, type ScrapeTarget } from '../../../../lib/scheduling/signals/scraper';
+import { ITL_DECAY, SignalScraper, type ScrapeTarget } from '../../../../lib/scheduling/signals/scraper';
 import type { BackendSignals } from '../../../../lib/scheduling/types';
 import { pool } from '../fakes';
 import { SGLANG, TGI, VLLM } from './fixtures';
@@ -165,4 +165,29 @@ t.test('scrape.enabled false: track does nothing', async (t) => {
   s.track(target(url));
   await s.scrapeNow('b0');
   t.equal(stats.hits.size, 0);
+});
+
+t.test('inter-token latency: token-weighted mean of the histogram deltas over the last scrapes', async (t) => {
+  let page = '';
+  const { url } = await backend(t, (req, res) => serve(page)(req, res));
+  const s = scraper(t, { interval: 600_000 }); // only the scrapes below
+  const tg = target(url);
+  s.track(tg);
+  const hist = (sum: number, count: number) => `${VLLM}vllm:inter_token_latency_seconds_sum{model_name="llama"} ${sum}\nvllm:inter_token_latency_seconds_count{model_name="llama"} ${count}\n`;
+  const d = ITL_DECAY;
+  const steps: { name: string; page: string; want: number | undefined }[] = [
+    { name: 'first scrape: a baseline, nothing measured', page: hist(1, 100), want: undefined },
+    { name: 'Δsum / Δcount', page: hist(1.5, 150), want: 0.01 },
+    { name: 'no tokens since: unchanged', page: hist(1.5, 150), want: 0.01 },
+    { name: 'new tokens weigh more than the decayed earlier ones', page: hist(2.5, 200), want: (0.5 * d * d + 1) / (50 * d * d + 50) },
+    { name: 'counters went back (engine restart): unknown', page: hist(0.1, 10), want: undefined },
+    { name: 'after a restart, only the new engine counts', page: hist(0.4, 20), want: 0.03 },
+    { name: 'no ITL histogram: unknown', page: VLLM, want: undefined },
+  ];
+  for (const step of steps) {
+    page = step.page;
+    await s.scrapeNow('b0');
+    if (step.want === undefined) t.equal(tg.signals.itl, undefined, step.name);
+    else t.ok(Math.abs(tg.signals.itl! - step.want) < 1e-12, `${step.name}: ${tg.signals.itl} ≈ ${step.want}`);
+  }
 });
