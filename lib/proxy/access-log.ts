@@ -51,6 +51,7 @@ export class AccessLog {
 
   /** One line. `backend` undefined and `ttfbMs` < 0 are left out, as pino leaves out undefined. */
   write(
+    time: number,
     method: string | undefined,
     path: string | undefined,
     requestId: string,
@@ -66,7 +67,7 @@ export class AccessLog {
   ): void {
     let line =
       this.prefix +
-      Date.now() +
+      time +
       this.suffix +
       JSON.stringify(requestId) +
       ',"method":' +

@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamTimeoutError, classifyUpstreamError, type SwitchyardError, type UpstreamErrorKind } from '../errors';
 import { clientResponseHeaders } from './headers';
 import type { Backend } from '../routing/backend';
+import { deadlinesOf, type DeadlineEntry, type DeadlineList } from './deadlines';
 
 export type AttemptOutcome =
   /** The response was relayed to the end. */
@@ -47,14 +48,19 @@ export interface AttemptOptions {
 
 const CLIENT_GONE = Object.assign(new Error('client closed the connection'), { code: 'SWITCHYARD_CLIENT_ABORT' });
 
-export class Attempt implements Dispatcher.DispatchHandler {
+export class Attempt implements Dispatcher.DispatchHandler, DeadlineEntry {
   /** Time the first body byte was written to the client (ms since epoch), 0 if none. */
   firstByteAt = 0;
   bytes = 0;
   status = 0;
   private controller?: Dispatcher.DispatchController;
   private headers?: Record<string, string | string[]>;
-  private timer?: NodeJS.Timeout;
+  // DeadlineEntry: the first-byte deadline, in a list shared by the attempts with the same timeout.
+  deadlineAt = 0;
+  prevDeadline: DeadlineEntry | undefined = undefined;
+  nextDeadline: DeadlineEntry | undefined = undefined;
+  inDeadlines = false;
+  private deadlines?: DeadlineList;
   private settled = false;
 
   constructor(
@@ -65,7 +71,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   start(): void {
     const o = this.opts;
-    this.timer = setTimeout(this.onFirstByteTimeout, o.firstByteTimeout);
+    this.deadlines = deadlinesOf(o.firstByteTimeout);
+    this.deadlines.add(this);
     o.backend.dispatcher.dispatch(
       {
         origin: o.backend.origin,
@@ -144,20 +151,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   private writeHead(): void {
-    clearTimeout(this.timer);
+    this.deadlines?.remove(this);
     this.firstByteAt = Date.now();
     this.res.writeHead(this.status, this.headers);
   }
 
-  private readonly onFirstByteTimeout = (): void => {
+  /** DeadlineEntry: no first body byte within `firstByteTimeout`. */
+  onDeadline(): void {
     if (this.firstByteAt === 0 && !this.settled) this.controller?.abort(new UpstreamTimeoutError('first_byte'));
     else if (!this.controller && !this.settled) this.finish({ type: 'failed', error: new UpstreamTimeoutError('first_byte'), kind: 'timeout' });
-  };
+  }
 
   private finish(outcome: AttemptOutcome): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    this.deadlines?.remove(this);
     this.owner.attemptDone(this, outcome);
   }
 }

@@ -101,7 +101,7 @@ class Exchange implements BodyOwner, AttemptOwner {
   private drainHooked = false;
   private lastError?: SwitchyardError;
   private path = '/';
-  private sreq?: SchedulingRequest & { exclude?: Set<string> };
+  private sreq?: ProxiedRequest;
   private payload: Buffer | AsyncIterable<Buffer> | null = null;
   private overrideLength?: number;
   private replayable = true;
@@ -201,15 +201,7 @@ class Exchange implements BodyOwner, AttemptOwner {
     this.payload = payload;
     this.replayable = payload === null || Buffer.isBuffer(payload);
     this.explainOn = config.explain.keep > 0 || config.explain.header;
-    this.sreq = {
-      requestId: this.id,
-      model: route.rewriteModel ?? body.model,
-      sessionKey: keyOf(req, body, pool.config.session),
-      get promptText() {
-        return renderPrompt(body.json);
-      },
-      priority: priorityOf(req, route.priority),
-    };
+    this.sreq = new ProxiedRequest(this.id, route.rewriteModel ?? body.model, keyOf(req, body, pool.config.session), priorityOf(req, route.priority), body.json);
     const total = pool.config.timeouts.total;
     if (total > 0) this.totalTimer = setTimeout(onTotalTimeout, total, this);
     this.next();
@@ -391,12 +383,32 @@ class Exchange implements BodyOwner, AttemptOwner {
       this.retrying = false;
     }
     const { rt } = this;
-    const duration = Date.now() - this.start;
+    const now = Date.now();
+    const duration = now - this.start;
     const route = this.route?.name ?? '';
     const pool = this.pool?.name ?? '';
     const ttfb = this.firstByteAt ? this.firstByteAt - this.start : -1;
     rt.metrics.requestDone(route, pool, this.backend?.id ?? '', this.status, duration / 1000, ttfb / 1000);
-    rt.accessLog?.write(this.req.method, this.req.url, this.id, route, pool, this.backend?.id, this.status, this.bytes, ttfb, duration, this.attempts, this.outcome);
+    rt.accessLog?.write(now, this.req.method, this.req.url, this.id, route, pool, this.backend?.id, this.status, this.bytes, ttfb, duration, this.attempts, this.outcome);
+  }
+}
+
+/** What the scheduler sees of a request. The prompt is rendered once, and only if a plugin asks. */
+class ProxiedRequest implements SchedulingRequest {
+  exclude?: Set<string>;
+  private rendered?: string | null;
+
+  constructor(
+    readonly requestId: string,
+    readonly model: string | undefined,
+    readonly sessionKey: string | undefined,
+    readonly priority: Priority,
+    private readonly json: Record<string, unknown> | undefined,
+  ) {}
+
+  get promptText(): string | undefined {
+    if (this.rendered === undefined) this.rendered = renderPrompt(this.json) ?? null;
+    return this.rendered ?? undefined;
   }
 }
 

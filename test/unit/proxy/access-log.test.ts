@@ -11,7 +11,7 @@ function sink() {
 t.test('a line has pino fields then the request fields', async (t) => {
   const s = sink();
   const log = new AccessLog(s, 4242);
-  log.write('POST', '/v1/chat/completions', 'id-1', 'chat', 'blue', 'b1:8000', 200, 302, 12, 40, 1, 'ok');
+  log.write(Date.now(), 'POST', '/v1/chat/completions', 'id-1', 'chat', 'blue', 'b1:8000', 200, 302, 12, 40, 1, 'ok');
   t.equal(s.chunks.length, 0, 'held until flushed');
   log.flush();
   const [line, rest] = s.text().split('\n');
@@ -25,7 +25,7 @@ t.test('a line has pino fields then the request fields', async (t) => {
 t.test('no backend and no first byte: the fields are left out', async (t) => {
   const s = sink();
   const log = new AccessLog(s);
-  log.write('GET', '/nowhere', 'id-2', '', '', undefined, 404, 0, -1, 1, 0, 'rejected');
+  log.write(Date.now(), 'GET', '/nowhere', 'id-2', '', '', undefined, 404, 0, -1, 1, 0, 'rejected');
   log.flush();
   const o = JSON.parse(s.text());
   t.notOk('backend' in o);
@@ -37,7 +37,7 @@ t.test('client-controlled strings are escaped', async (t) => {
   const s = sink();
   const log = new AccessLog(s);
   const path = '/a"b\\c\n\u0001é漢';
-  log.write('GET', path, 'x"y', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
+  log.write(Date.now(), 'GET', path, 'x"y', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
   log.flush();
   const lines = s.text().split('\n');
   t.equal(lines.length, 2, 'the newline in the path did not split the line');
@@ -50,7 +50,7 @@ t.test('many lines: chunks of at most 16 KiB, every line whole, in order', async
   const s = sink();
   const log = new AccessLog(s);
   const n = 1000;
-  for (let i = 0; i < n; i++) log.write('POST', `/p/${'é'.repeat(i % 50)}`, `id-${i}`, 'r', 'p', 'b', 200, i, 1, 2, 1, 'ok');
+  for (let i = 0; i < n; i++) log.write(Date.now(), 'POST', `/p/${'é'.repeat(i % 50)}`, `id-${i}`, 'r', 'p', 'b', 200, i, 1, 2, 1, 'ok');
   t.ok(s.chunks.length > 1, 'full chunks were handed over before flush');
   for (const c of s.chunks) t.ok(c.length <= 16 * 1024, 'chunk within 16 KiB');
   log.flush();
@@ -62,9 +62,9 @@ t.test('many lines: chunks of at most 16 KiB, every line whole, in order', async
 t.test('a line longer than a chunk is written on its own', async (t) => {
   const s = sink();
   const log = new AccessLog(s);
-  log.write('GET', '/short', 'a', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
+  log.write(Date.now(), 'GET', '/short', 'a', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
   const long = `/${'x'.repeat(40_000)}`;
-  log.write('GET', long, 'b', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
+  log.write(Date.now(), 'GET', long, 'b', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
   log.flush();
   const lines = s.text().trimEnd().split('\n').map((l) => JSON.parse(l) as { req_id: string; path: string });
   t.same(lines.map((l) => l.req_id), ['a', 'b'], 'order kept');
