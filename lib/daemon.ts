@@ -14,6 +14,7 @@ import pino, { type Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import { loadConfigFile, parseConfigText, formatProblem, type ConfigProblem, type LoadResult } from './config/load';
 import { mergeKvRoutes } from './config/kv-routes';
+import { concernsConfig } from './config/watch';
 import type { Config } from './config/schema';
 import { createSource, KvRoutesWatch, SelfRegistration } from './discovery';
 import { createScheduler, ExplainLog } from './scheduling';
@@ -247,11 +248,10 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
 
   private watchConfig(): void {
     const file = basename(this.configPath);
-    // Watch the directory: editors replace files by rename, which a file watch would lose,
-    // and Kubernetes swaps a ConfigMap by re-pointing a `..data` symlink beside the file,
-    // so any event in the directory re-reads the config (unchanged content does nothing).
+    // The directory, filtered by config/watch.ts (renames by editors, ConfigMap swaps).
     let quiet = true;
     this.watcher = watch(dirname(this.configPath), (_event, name) => {
+      if (!concernsConfig(name, file)) return;
       quiet &&= name !== file;
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => {
