@@ -24,7 +24,7 @@ import { PoolRuntime } from './routing/pool';
 import { RouteTable } from './routing/table';
 import { createProxyServer } from './proxy/server';
 import type { Generation, ProxyRuntime } from './proxy/handler';
-import { AccessLog, type ChunkSink } from './proxy/access-log';
+import { ACCESS_CHUNK, AccessLog, type ChunkSink } from './proxy/access-log';
 import { createAdminServer, checkAdminBind, type AdminTarget } from './admin/server';
 import { VERSION } from './version';
 
@@ -73,7 +73,7 @@ export class Switchyard implements ProxyRuntime, AdminTarget {
     // Access lines, one per request, are encoded into chunks by AccessLog and written
     // asynchronously; a line waits at most ACCESS_FLUSH_MS before it is handed over.
     // sonic-boom's types only know string writes; in contentMode 'buffer' it takes Buffers.
-    this.accessDest = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' } as Parameters<typeof pino.destination>[0]) as unknown as ChunkSink & {
+    this.accessDest = pino.destination({ dest: 1, sync: false, contentMode: 'buffer', maxWrite: ACCESS_CHUNK } as Parameters<typeof pino.destination>[0]) as unknown as ChunkSink & {
       flushSync(): void;
     };
     this.accessFlush = setInterval(() => this.accessLines.flush(), ACCESS_FLUSH_MS);

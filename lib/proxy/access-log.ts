@@ -6,19 +6,23 @@
 // here are fixed, so a line is one template; strings go through JSON.stringify (the path
 // and request id come from the client and may need escaping).
 //
-// Lines are encoded into a 16 KiB chunk, and a full chunk is handed to pino's destination
+// Lines are encoded into a 64 KiB chunk, and a full chunk is handed to pino's destination
 // (sonic-boom, in `contentMode: 'buffer'`), which writes asynchronously and deals with
 // partial writes, EAGAIN and flushSync. Handing sonic-boom one string per line measured
-// ≈ 6 µs per line (it re-measures its pending string's byte length on every write);
-// chunks ≈ 1.3 µs (benchmarks/README.md, bench:proxy). `flush()` pushes a partial chunk:
-// the daemon calls it on a timer, so a line waits at most that long.
+// ≈ 6 µs per line (it re-measures its pending string's byte length on every write). A
+// write costs the same up to 64 KiB (on the benchmark VM, ≈ 80 µs of main-thread time per
+// asynchronous fs.write, whatever its size), so a chunk of ≈ 240 lines makes it ≈ 0.3 µs a
+// line. `flush()` pushes a partial chunk: the daemon calls it on a timer, so a line waits
+// at most that long.
 
 /** Where chunks go: pino.destination({ contentMode: 'buffer' }) or any sink taking Buffers. */
 export interface ChunkSink {
   write(chunk: Buffer): unknown;
 }
 
-const CHUNK = 16 * 1024;
+/** Bytes per chunk; the destination's `maxWrite` must be at least this (see the daemon). */
+export const ACCESS_CHUNK = 64 * 1024;
+const CHUNK = ACCESS_CHUNK;
 
 /** pino's numeric level for `info`, the level access lines are written at. */
 const INFO = 30;
