@@ -76,7 +76,7 @@ export class BodyReader {
 
   end(): void {
     if (this.done) return;
-    this.stop(false);
+    this.done = true; // the request emits nothing after 'end': its listeners can stay
     const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
     let body: InspectedBody;
     try {

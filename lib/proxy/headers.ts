@@ -43,6 +43,8 @@ const RESPONSE_HOP_BY_HOP = new Set([
 /** Field names listed in a Connection header value ("close, x-foo"), lower-cased. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
+  // The usual values name no field: skip the split (every keep-alive response has one).
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   let tokens: Set<string> | undefined;
   for (const raw of text.split(',')) {
