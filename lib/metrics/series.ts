@@ -8,6 +8,8 @@
 // `get()` in prom-client's shape (name, help, type, values with labels and metricName),
 // so the exposition text, escaping and content types stay prom-client's.
 
+import { Buckets } from './buckets';
+
 type Labels = Record<string, string>;
 
 interface MetricValue {
@@ -41,29 +43,13 @@ export class CounterSeries {
   }
 }
 
-/**
- * Buckets are `le` upper bounds (ascending); counts are per bucket, not cumulative, so
- * observe() bumps exactly one slot; get() accumulates. The last slot is +Inf.
- */
-export class HistogramSeries {
-  sum = 0;
-  count = 0;
-  readonly counts: Float64Array;
-
+/** One labelled histogram series: buckets.ts's counts with its labels. */
+export class HistogramSeries extends Buckets {
   constructor(
     readonly labels: Labels,
-    private readonly bounds: readonly number[],
+    bounds: readonly number[],
   ) {
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-
-  observe(v: number): void {
-    const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > b[i]!) i++;
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
+    super(bounds);
   }
 }
 

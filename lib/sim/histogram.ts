@@ -1,5 +1,6 @@
 // A minimal Prometheus histogram (cumulative buckets rendered at scrape time). Observations
 // are per token on the hot path, so this is a linear scan over ~20 bounds and two adds.
+import { Buckets } from '../metrics/buckets';
 
 // Bucket bounds in seconds, as llm-d-inference-sim (pkg/common/utils.go) and vLLM use them.
 export const TTFT_BUCKETS = [
@@ -14,26 +15,7 @@ export const REQUEST_LATENCY_BUCKETS = [
   7680.0,
 ];
 
-export class Histogram {
-  readonly bounds: readonly number[];
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-
-  constructor(bounds: readonly number[]) {
-    this.bounds = bounds;
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-
-  observe(v: number): void {
-    const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > b[i]!) i++;
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
-  }
-
+export class Histogram extends Buckets {
   /** Prometheus text lines for this histogram with the given label string (`a="b",c="d"`). */
   render(name: string, labels: string, out: string[]): void {
     const sep = labels ? ',' : '';
