@@ -53,6 +53,14 @@ export class Params {
     return ms;
   }
 
+  /** One of `options` (strings). */
+  choice<T extends string>(key: string, def: T, options: readonly T[]): T {
+    const v = this.take(key);
+    if (v === undefined) return def;
+    if (!options.includes(v as T)) throw new ParamError(key, `${this.owner}: param "${key}" must be one of ${options.join(', ')}, got ${JSON.stringify(v)}`);
+    return v as T;
+  }
+
   /** Throws on the first key no reader asked for. */
   done(): void {
     for (const key of Object.keys(this.raw)) {

@@ -3,11 +3,13 @@
 // loaded, or every holder is saturated) the input passes unchanged, and the scorers choose
 // a backend that will have to load the model.
 //
-// Saturation here is the engine's queue as scraped (plus KV and the in-flight limit), not
-// the estimate that adds what this process sent since the scrape: a burst being dispatched
-// (vLLM takes it all into its batch, `waiting` stays 0) must not narrow the candidates, or a
-// prefix scorer would place new prompts among whoever happened to get fewer requests in the
-// last scrape interval. The scorers still see the estimate.
+// Param `queue`: `estimated` (default) judges the queue as estimatedQueue() does (scraped
+// waiting plus the requests sent since the scrape), which also caps how many requests a
+// backend takes between two scrapes; `scraped` judges the engine's `waiting` alone, so a
+// burst being dispatched (vLLM takes it all into its batch, `waiting` stays 0) does not
+// narrow the candidates. The prefix-affinity preset uses `scraped`: its scorer places a new
+// prefix by footprint and keeps followers on their prefix, which it cannot do among
+// whichever backends got fewer requests in the current scrape interval.
 //
 // Residency is read from `signals.loadedModels`, which is undefined until the first scrape
 // and after a failed /v1/models. Unknown residency is kept, not dropped: a backend that just
@@ -20,7 +22,11 @@ import { retain, type Test } from './retain';
 export class ModelLoadedFilter implements Filter, Test {
   readonly name = 'model-loaded';
 
-  constructor(private readonly limits: SaturationLimits) {}
+  constructor(
+    private readonly limits: SaturationLimits,
+    /** Judge the engine queue as scraped, without the requests sent since (param `queue: scraped`). */
+    private readonly scrapedQueue = false,
+  ) {}
 
   filter(req: SchedulingRequest, candidates: readonly BackendView[], _state: unknown, now: number): readonly BackendView[] {
     if (req.model === undefined) return candidates;
@@ -30,6 +36,6 @@ export class ModelLoadedFilter implements Filter, Test {
 
   accepts(b: BackendView, req: SchedulingRequest, now: number): boolean {
     const loaded = b.signals.loadedModels;
-    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, true);
+    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, this.scrapedQueue);
   }
 }

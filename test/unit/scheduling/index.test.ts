@@ -57,3 +57,27 @@ t.test('params reach the plugins: durations as strings, pool defaults', async (t
   t.ok(s.schedule(request({ promptText: 'abcdefgh' }), fleet(2), false).backend);
   t.same(validateSchedulerConfig(pool({ session: { load_factor: 2 }, strategy: 'session-affinity' })), []);
 });
+
+t.test('the params of placement, slowness and the filter queue are validated', async (t) => {
+  const problems = validateSchedulerConfig(
+    pool({
+      scheduler: {
+        filters: [{ name: 'model-loaded', params: { queue: 'guess' } }],
+        scorers: [
+          { name: 'prefix-affinity', params: { match_threshold: 2, slow_factor: 0.5 } },
+          { name: 'session-affinity', params: { slow_factor: -1 } },
+        ],
+      },
+    }),
+  );
+  t.same(problems, [
+    { path: ['scheduler', 'filters', 0, 'params', 'queue'], message: 'filter "model-loaded": param "queue" must be one of estimated, scraped, got "guess"' },
+    { path: ['scheduler', 'scorers', 0, 'params', 'match_threshold'], message: 'scorer "prefix-affinity": param "match_threshold" must be a number in [0, 1], got 2' },
+    { path: ['scheduler', 'scorers', 1, 'params', 'slow_factor'], message: 'scorer "session-affinity": param "slow_factor" must be 0 (off) or a number ≥ 1, got -1' },
+  ]);
+  const ok = { scorers: [{ name: 'prefix-affinity', params: { match_threshold: 0, slow_factor: 0 } }], filters: [{ name: 'model-loaded', params: { queue: 'scraped' } }] };
+  t.same(validateSchedulerConfig(pool({ scheduler: ok })), []);
+  t.same(validateSchedulerConfig(pool({ scheduler: { scorers: [{ name: 'prefix-affinity', params: { slow_factor: 0.5 } }] } })), [
+    { path: ['scheduler', 'scorers', 0, 'params', 'slow_factor'], message: 'scorer "prefix-affinity": param "slow_factor" must be 0 (off) or a number ≥ 1, got 0.5' },
+  ]);
+});

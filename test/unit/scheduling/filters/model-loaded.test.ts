@@ -2,10 +2,10 @@ import t from 'tap';
 import { ModelLoadedFilter } from '../../../../lib/scheduling/filters/model-loaded';
 import { NOW, fake, ids, request, type FakeInit } from '../fakes';
 
-const f = new ModelLoadedFilter({ queue: 5, kv: 0.8, inflight: 100 });
+const lim = { queue: 5, kv: 0.8, inflight: 100 };
 const M = 'llama-3-8b';
 
-const cases: { name: string; model?: string; input: [string, FakeInit][]; want: string[] }[] = [
+const cases: { name: string; scraped?: boolean; model?: string; input: [string, FakeInit][]; want: string[] }[] = [
   { name: 'no model in the request: unchanged', input: [['a', {}], ['b', { loadedModels: [M] }]], want: ['a', 'b'] },
   {
     name: 'keeps the backends that have the model loaded',
@@ -24,10 +24,24 @@ const cases: { name: string; model?: string; input: [string, FakeInit][]; want: 
     want: ['b'],
   },
   {
-    name: 'the queue as scraped: requests sent since the scrape (a burst) do not saturate a holder',
+    name: 'the estimated queue: requests sent since the scrape count',
+    model: M,
+    input: [['a', { loadedModels: [M], waiting: 0, inflightAtScrape: 0, inflight: 40 }], ['b', { loadedModels: [M], waiting: 1 }], ['c', { loadedModels: [] }]],
+    want: ['b'],
+  },
+  {
+    name: 'queue: scraped: requests sent since the scrape (a burst) do not saturate a holder',
+    scraped: true,
     model: M,
     input: [['a', { loadedModels: [M], waiting: 0, inflightAtScrape: 0, inflight: 40 }], ['b', { loadedModels: [M], waiting: 1 }], ['c', { loadedModels: [] }]],
     want: ['a', 'b'],
+  },
+  {
+    name: 'queue: scraped: an engine queue at the threshold still saturates',
+    scraped: true,
+    model: M,
+    input: [['a', { loadedModels: [M], waiting: 5 }], ['b', { loadedModels: [M], waiting: 1 }]],
+    want: ['b'],
   },
   {
     name: 'every holder saturated (queue, KV, in-flight): unchanged, a backend without it may load it',
@@ -52,6 +66,7 @@ const cases: { name: string; model?: string; input: [string, FakeInit][]; want: 
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const input = c.input.map(([id, init]) => fake(id, init));
+    const f = new ModelLoadedFilter(lim, c.scraped);
     t.same(ids(f.filter(request({ model: c.model }), input, new Map(), NOW)), c.want);
   });
 }
