@@ -36,6 +36,6 @@ export class ModelLoadedFilter implements Filter, Test {
 
   accepts(b: BackendView, req: SchedulingRequest, now: number): boolean {
     const loaded = b.signals.loadedModels;
-    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, this.scrapedQueue);
+    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, this.scrapedQueue ? 'scraped' : 'estimated');
   }
 }

@@ -20,22 +20,25 @@
 //   max > `balance_rel` × min, every candidate scores 0, so the load scorers of the profile
 //   decide (SGLang defaults: 64 and 1.5).
 // - Saturation (signals/load.ts SaturationTest: the engine queue as scraped, KV, the
-//   in-flight limit, or slow: ITL above `slow_factor` × the candidates' median): a
-//   saturated candidate scores 0 when
-//   another candidate is not saturated (its cache is of no use if it cannot take the work
-//   while others can). In hit mode this is tested only when a saturated candidate holds
-//   blocks; the request goes elsewhere, that backend is recorded as holding the prompt, and
-//   later turns, whose prompts extend this one, match it longer and follow it there. In
-//   placement mode the footprints are compared over the unsaturated candidates only. When
-//   every candidate is saturated (a burst loads them all alike) the test says nothing and
-//   affinity (or footprint) decides: moving the request would cost a re-prefill and gain
-//   no queue. The queue is the engine's own `waiting`, not estimatedQueue(): the estimate
-//   counts every request sent since the scrape as queued, so during a burst it marks
-//   whichever backends got the most requests in the current scrape interval, which sheds
-//   followers off their prefix (a re-prefill each, and a copy of the prefix that draws
-//   later followers) and skews placement. A vLLM that takes the burst into its batch
-//   keeps `waiting` at 0; one that cannot shows it at the next scrape. Herding within a
-//   scrape interval is bounded by the imbalance guard.
+//   in-flight limit, or slow: ITL above `slow_factor` × the candidates' median). Hit mode:
+//   a saturated holder scores 0 when another candidate is not saturated (its cache is of
+//   no use if it cannot take the work while others can); the request goes elsewhere, that
+//   backend is recorded as holding the prompt, and later turns, whose prompts extend this
+//   one, match it longer and follow it there. When every candidate is saturated (a burst
+//   loads them all alike) the test says nothing and affinity decides: moving the request
+//   would cost a re-prefill and gain no queue. The queue is the engine's own `waiting`,
+//   not estimatedQueue(): the estimate counts every request sent since the scrape as
+//   queued, so during a burst it marks whichever backends got the most requests in the
+//   current scrape interval and sheds followers off their prefix (a re-prefill each, and
+//   a copy of the prefix that draws later followers). A vLLM that takes the burst into its
+//   batch keeps `waiting` at 0; one that cannot shows it at the next scrape.
+//   Placement mode: the footprints are compared over the candidates that are not
+//   saturated by KV, the in-flight limit or slowness (all of them, if none is); those
+//   score 0. The queue is left out, as SGLang's smallest-tree placement leaves out load: a
+//   new prefix's cost is every later prompt of it, a queue is transient, and during a
+//   burst each backend's `waiting` is whatever it was at its own last scrape (scrapes are
+//   jittered apart), so a queue test would exclude backends at random. The imbalance guard
+//   and the load scorers, which still weigh in, cover load.
 //
 // Blocks are `block_size` UTF-16 characters of SchedulingRequest.promptText (64 ≈ 16 tokens,
 // vLLM's block), chained from a seed of the model name so models never share entries; at
@@ -94,10 +97,10 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
       return;
     }
     let saturated = 0;
-    for (let i = 0; i < n; i++) if (out[i] !== 0 && this.sat.saturated(candidates[i]!, true)) saturated++;
+    for (let i = 0; i < n; i++) if (out[i] !== 0 && this.sat.saturated(candidates[i]!, 'scraped')) saturated++;
     const shed = saturated > 0 && this.anyUnsaturated(candidates);
     for (let i = 0; i < n; i++) {
-      out[i] = out[i] === 0 || (shed && this.sat.saturated(candidates[i]!, true)) ? 0 : out[i]! / this.blocks;
+      out[i] = out[i] === 0 || (shed && this.sat.saturated(candidates[i]!, 'scraped')) ? 0 : out[i]! / this.blocks;
     }
   }
 
@@ -118,7 +121,7 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
     this.flags = grow(this.flags, n);
     let unsaturated = 0;
     for (let i = 0; i < n; i++) {
-      const s = this.sat.saturated(candidates[i]!, true);
+      const s = this.sat.saturated(candidates[i]!, 'none');
       this.flags[i] = s ? 1 : 0;
       if (!s) unsaturated++;
     }
@@ -135,7 +138,7 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
   }
 
   private anyUnsaturated(candidates: readonly BackendView[]): boolean {
-    for (const c of candidates) if (!this.sat.saturated(c, true)) return true;
+    for (const c of candidates) if (!this.sat.saturated(c, 'scraped')) return true;
     return false;
   }
 

@@ -21,6 +21,8 @@ export function freshKvUsage(b: BackendView, now: number): number | undefined {
   return b.signalsFresh(now) ? b.signals.kvUsage : undefined;
 }
 
+export type QueueView = 'estimated' | 'scraped' | 'none';
+
 export interface SaturationLimits {
   /** Estimated engine queue at or above which a backend is saturated (GIE's default: 5). */
   queue: number;
@@ -35,12 +37,13 @@ export interface SaturationLimits {
  * saturated when its queue or KV usage reaches a threshold, or when this process alone has
  * `breaker.max_requests_per_backend` requests on it. With stale signals only the last test
  * applies (unknown is not saturated: affinity should not break on a missed scrape).
- * `scrapedQueue`: the engine's queue as scraped, without the requests sent since (see
- * estimatedQueue), for decisions that must not read a burst being dispatched as a queue.
+ * `queue`: which queue the test reads: `estimated` (estimatedQueue(): scraped waiting plus
+ * the requests sent since the scrape), `scraped` (the engine's waiting alone, for decisions
+ * that must not read a burst being dispatched as a queue), or `none` (no queue test).
  */
-export function isSaturated(b: BackendView, now: number, lim: SaturationLimits, scrapedQueue = false): boolean {
+export function isSaturated(b: BackendView, now: number, lim: SaturationLimits, queue: QueueView = 'estimated'): boolean {
   if (lim.inflight > 0 && b.inflight >= lim.inflight) return true;
-  const q = scrapedQueue ? (b.signalsFresh(now) ? b.signals.waiting : undefined) : estimatedQueue(b, now);
+  const q = queue === 'estimated' ? estimatedQueue(b, now) : queue === 'scraped' && b.signalsFresh(now) ? b.signals.waiting : undefined;
   if (q !== undefined && q >= lim.queue) return true;
   const kv = freshKvUsage(b, now);
   return kv !== undefined && kv >= lim.kv;
@@ -94,9 +97,9 @@ export class SaturationTest {
     this.threshold = NaN;
   }
 
-  /** `scrapedQueue`: judge the queue as last scraped (see isSaturated). */
-  saturated(b: BackendView, scrapedQueue = false): boolean {
-    return isSaturated(b, this.now, this.limits, scrapedQueue) || this.slow(b);
+  /** `queue`: which queue to judge (see isSaturated). */
+  saturated(b: BackendView, queue: QueueView = 'estimated'): boolean {
+    return isSaturated(b, this.now, this.limits, queue) || this.slow(b);
   }
 
   slow(b: BackendView): boolean {

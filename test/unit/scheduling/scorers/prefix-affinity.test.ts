@@ -182,17 +182,23 @@ function hold(s: PrefixAffinityScorer, b: BackendView, blocks: number, now = NOW
   sent(s, request({ promptText: tag + 'x'.repeat(8 * (blocks - 1)) }), b, now);
 }
 
-t.test('no hit: placement by footprint, min-max over the unsaturated candidates', async (t) => {
+t.test('no hit: placement by footprint, min-max over the candidates not saturated by KV, in-flight or slowness', async (t) => {
   const NEW = prompt('a conversation nobody has seen');
   const cases: { name: string; footprints: number[]; init?: FakeInit[]; want: number[] }[] = [
     { name: 'empty index: all neutral', footprints: [0, 0, 0], want: [1, 1, 1] },
     { name: 'the smallest footprint 1, the largest 0, linear between', footprints: [6, 0, 3], want: [0, 1, 0.5] },
     { name: 'equal footprints: all neutral', footprints: [5, 5], want: [1, 1] },
     {
-      name: 'a saturated candidate scores 0 and leaves the range',
+      name: 'a candidate saturated by KV scores 0 and leaves the range',
+      footprints: [6, 0, 3],
+      init: [{}, { kvUsage: 0.9 }, {}],
+      want: [0, 0, 1],
+    },
+    {
+      name: 'an engine queue does not exclude (placement leaves the queue to the load scorers)',
       footprints: [6, 0, 3],
       init: [{}, { waiting: 9 }, {}],
-      want: [0, 0, 1],
+      want: [0, 1, 0.5],
     },
     {
       name: 'a slow candidate (ITL 3× the median) scores 0',
@@ -207,9 +213,9 @@ t.test('no hit: placement by footprint, min-max over the unsaturated candidates'
       want: [0, 1, 0.5],
     },
     {
-      name: 'every candidate saturated (a burst): footprints decide',
+      name: 'every candidate saturated: footprints decide',
       footprints: [6, 0, 3],
-      init: [{ waiting: 9 }, { waiting: 9 }, { waiting: 9 }],
+      init: [{ kvUsage: 0.9 }, { kvUsage: 0.85 }, { kvUsage: 0.95 }],
       want: [0, 1, 0.5],
     },
     {
