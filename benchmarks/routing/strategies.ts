@@ -20,13 +20,14 @@ const prefixWith = (name: string, params: Record<string, unknown>): Variant => (
 });
 
 /**
- * Variants of prefix-affinity, run them with --strategies: its queue test off (the KV,
- * in-flight and slowness tests stay), how much the queue guard costs on a burst; its
- * slowness test off (`slow_factor` 0), what the slowness test does.
+ * Variants of prefix-affinity, run them with --strategies: a prefix holder with 5 requests
+ * waiting in its engine as scraped counts as saturated (`queue: scraped`; the preset leaves
+ * the queue out), what a queue test does on a burst; its slowness test off (`slow_factor`
+ * 0), what the slowness test does.
  */
 export const VARIANTS: Variant[] = [
   ...STRATEGIES.map((s): Variant => ({ name: s, strategy: s })),
-  prefixWith('no-queue-guard', { queue_threshold: 1e9 }),
+  prefixWith('queue-scraped', { queue: 'scraped' }),
   prefixWith('no-slow', { slow_factor: 0 }),
 ];
 

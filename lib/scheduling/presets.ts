@@ -4,7 +4,9 @@
 //
 // Affinity scorers weigh more than the load scorers together, so they decide whenever they
 // have a say; they stand aside themselves (score 0) when there is no key or prompt, when
-// load is imbalanced, or when their backend is saturated, and the load scorers choose.
+// load is imbalanced, or when their backend is saturated, and the load scorers choose. A
+// prompt that matches nowhere is placed by prefix-affinity on the smallest index
+// footprint (new prefixes spread evenly), the load scorers breaking near-ties.
 import type { SchedulerConfig, StrategyName } from '../config/schema';
 
 const FILTERS = ['serves-model', 'model-loaded'];

@@ -3,7 +3,7 @@
 // them. Each factory reads its params through `Params`, which rejects unknown keys.
 import type { PluginRef, PoolConfig } from '../config/schema';
 import { Params } from './params';
-import { readSaturationLimits, readSlowFactor } from './signals/load';
+import { readSaturationLimits, readSlowFactor, type QueueView } from './signals/load';
 import type { Filter, Picker, Scorer } from './types';
 import { ModelLoadedFilter } from './filters/model-loaded';
 import { ServesModelFilter } from './filters/serves-model';
@@ -58,6 +58,7 @@ const SCORERS: Readonly<Record<string, Factory<Scorer>>> = {
       balanceAbs: p.number('balance_abs', 64, { min: 0 }),
       balanceRel: p.number('balance_rel', 1.5, { min: 1 }),
       matchThreshold: p.number('match_threshold', 0.1, { min: 0, max: 1 }),
+      queue: p.choice<QueueView>('queue', 'none', ['none', 'scraped', 'estimated']),
       limits: limits(p, ctx),
       slowFactor: readSlowFactor(p),
     }),

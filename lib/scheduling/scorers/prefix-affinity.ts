@@ -19,33 +19,33 @@
 // - Imbalance: when (max − min) in-flight over the candidates exceeds `balance_abs` AND
 //   max > `balance_rel` × min, every candidate scores 0, so the load scorers of the profile
 //   decide (SGLang defaults: 64 and 1.5).
-// - Saturation (signals/load.ts SaturationTest: the engine queue as scraped, KV, the
-//   in-flight limit, or slow: ITL above `slow_factor` × the candidates' median). Hit mode:
-//   a saturated holder scores 0 when another candidate is not saturated (its cache is of
-//   no use if it cannot take the work while others can); the request goes elsewhere, that
-//   backend is recorded as holding the prompt, and later turns, whose prompts extend this
-//   one, match it longer and follow it there. When every candidate is saturated (a burst
-//   loads them all alike) the test says nothing and affinity decides: moving the request
-//   would cost a re-prefill and gain no queue. The queue is the engine's own `waiting`,
-//   not estimatedQueue(): the estimate counts every request sent since the scrape as
-//   queued, so during a burst it marks whichever backends got the most requests in the
-//   current scrape interval and sheds followers off their prefix (a re-prefill each, and
-//   a copy of the prefix that draws later followers). A vLLM that takes the burst into its
-//   batch keeps `waiting` at 0; one that cannot shows it at the next scrape.
-//   Placement mode: the footprints are compared over the candidates that are not
-//   saturated by KV, the in-flight limit or slowness (all of them, if none is); those
-//   score 0. The queue is left out, as SGLang's smallest-tree placement leaves out load: a
-//   new prefix's cost is every later prompt of it, a queue is transient, and during a
-//   burst each backend's `waiting` is whatever it was at its own last scrape (scrapes are
-//   jittered apart), so a queue test would exclude backends at random. The imbalance guard
-//   and the load scorers, which still weigh in, cover load.
+// - Saturation (signals/load.ts SaturationTest: KV, the in-flight limit, slowness (ITL
+//   above `slow_factor` × the candidates' median), and the engine queue if param `queue`
+//   says so). Hit mode: a saturated holder scores 0 when another candidate is not
+//   saturated (its cache is of no use if it cannot take the work while others can); the
+//   request goes elsewhere, that backend is recorded as holding the prompt, and later
+//   turns, whose prompts extend this one, match it longer and follow it there. When every
+//   candidate is saturated the test says nothing and affinity decides: moving the request
+//   would cost a re-prefill and gain no capacity. Placement mode: the footprints are
+//   compared over the candidates not saturated by KV, the in-flight limit or slowness
+//   (all of them, if every one is); the others score 0.
+//   The queue: `queue` none (default) leaves it out, as SGLang's cache-aware policy
+//   leaves load out of affinity beyond its imbalance guard; load still weighs in through
+//   the load scorers of the profile. A queue test misreads bursts: estimated (scraped
+//   waiting + requests sent since the scrape) marks whichever backends got the most
+//   requests in the current scrape interval; scraped (waiting alone) is, during a burst,
+//   whatever each backend showed at its own last scrape (scrapes are jittered apart).
+//   Either way it sheds followers off their prefix at random (a re-prefill each, and a
+//   copy of the prefix that draws later followers; W1 of bench:routing). `scraped` or
+//   `estimated` (with `queue_threshold`) bring it back for hit mode; placement never
+//   reads the queue: a new prefix's cost is every later prompt of it, a queue is transient.
 //
 // Blocks are `block_size` UTF-16 characters of SchedulingRequest.promptText (64 ≈ 16 tokens,
 // vLLM's block), chained from a seed of the model name so models never share entries; at
 // most `max_blocks` per prompt are considered. Without promptText, or with a prompt shorter
 // than one block, every candidate scores 0 and nothing is recorded.
 import { hash32, hash53 } from '../hash';
-import { SaturationTest, type SaturationLimits } from '../signals/load';
+import { SaturationTest, type QueueView, type SaturationLimits } from '../signals/load';
 import type { BackendForgetter, BackendView, PostPick, Scorer, SchedulingRequest } from '../types';
 import { grow } from '../slots';
 import { PrefixIndex, type PrefixIndexOptions } from './prefix-index';
@@ -60,6 +60,8 @@ export interface PrefixAffinityOptions extends PrefixIndexOptions {
   slowFactor?: number;
   /** Best matched share of the prompt below which there is no hit (placement mode), in [0,1]. Default 0.1. */
   matchThreshold?: number;
+  /** Which engine queue the hit-mode saturation test reads (see isSaturated). Default 'none'. */
+  queue?: QueueView;
 }
 
 export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter {
@@ -67,6 +69,7 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
   readonly index: PrefixIndex;
   private readonly sat: SaturationTest;
   private readonly matchThreshold: number;
+  private readonly queue: QueueView;
   private readonly hashes: Float64Array;
   private blocks = 0;
   /** The request whose blocks are in `hashes`: score() and onPick() hash a prompt once. */
@@ -79,6 +82,7 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
     this.hashes = new Float64Array(opts.maxBlocks);
     this.sat = new SaturationTest(opts.limits, opts.slowFactor ?? 2);
     this.matchThreshold = opts.matchThreshold ?? 0.1;
+    this.queue = opts.queue ?? 'none';
   }
 
   score(req: SchedulingRequest, candidates: readonly BackendView[], out: Float64Array, _state: unknown, now: number): void {
@@ -97,10 +101,10 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
       return;
     }
     let saturated = 0;
-    for (let i = 0; i < n; i++) if (out[i] !== 0 && this.sat.saturated(candidates[i]!, 'scraped')) saturated++;
+    for (let i = 0; i < n; i++) if (out[i] !== 0 && this.sat.saturated(candidates[i]!, this.queue)) saturated++;
     const shed = saturated > 0 && this.anyUnsaturated(candidates);
     for (let i = 0; i < n; i++) {
-      out[i] = out[i] === 0 || (shed && this.sat.saturated(candidates[i]!, 'scraped')) ? 0 : out[i]! / this.blocks;
+      out[i] = out[i] === 0 || (shed && this.sat.saturated(candidates[i]!, this.queue)) ? 0 : out[i]! / this.blocks;
     }
   }
 
@@ -138,7 +142,7 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
   }
 
   private anyUnsaturated(candidates: readonly BackendView[]): boolean {
-    for (const c of candidates) if (!this.sat.saturated(c, 'scraped')) return true;
+    for (const c of candidates) if (!this.sat.saturated(c, this.queue)) return true;
     return false;
   }
 

@@ -90,26 +90,39 @@ t.test('load imbalance beyond both thresholds: all 0, the load scorers decide', 
   t.same(scoresOf(s, req, bs), [1, 0]);
 });
 
-t.test('a saturated holder scores 0; stale signals are not saturation', async (t) => {
-  const s = make();
-  const bs = fleet(2);
-  const req = request({ promptText: SYSTEM });
-  sent(s, req, bs[0]!);
-  bs[0]!.signals.waiting = 6;
-  t.same(scoresOf(s, req, bs), [0, 0]);
-  bs[0]!.signals.updatedAt = NOW - 60_000;
-  t.same(scoresOf(s, req, bs), [1, 0]);
+t.test('a saturated holder scores 0 (KV, in-flight limit, slowness); stale signals are not saturation', async (t) => {
+  const cases: { name: string; holder: FakeInit; other?: FakeInit; inflightLimit?: number; want: number[] }[] = [
+    { name: 'idle holder', holder: { kvUsage: 0.1 }, want: [1, 0] },
+    { name: 'KV at the threshold', holder: { kvUsage: 0.8 }, want: [0, 0] },
+    { name: 'in-flight limit', holder: { inflight: 4 }, other: { inflight: 0 }, inflightLimit: 4, want: [0, 0] },
+    { name: 'slow: ITL 3× the other', holder: { itl: 0.03 }, other: { itl: 0.01 }, want: [0, 0] },
+    { name: 'stale: unknown, not saturated', holder: { kvUsage: 0.95, itl: 0.03, stale: true }, other: { itl: 0.01 }, want: [1, 0] },
+    { name: 'an engine queue: not tested by default (param queue none)', holder: { waiting: 50 }, want: [1, 0] },
+  ];
+  for (const c of cases) {
+    const s = make({ limits: { queue: 5, kv: 0.8, inflight: c.inflightLimit ?? 0 } });
+    const bs = [fake('b0', c.holder), fake('b1', c.other ?? {})];
+    const req = request({ promptText: SYSTEM });
+    sent(s, req, bs[0]!);
+    t.same(scoresOf(s, req, bs), c.want, c.name);
+  }
 });
 
-t.test('the queue as scraped: requests sent since the scrape (a burst being dispatched) do not shed a holder', async (t) => {
-  const s = make();
-  const bs = fleet(2, () => ({ waiting: 0, inflightAtScrape: 0 }));
-  const req = request({ promptText: SYSTEM });
-  sent(s, req, bs[0]!);
-  bs[0]!.inflight = 7; // estimated queue 7, engine queue 0
-  t.same(scoresOf(s, req, bs), [1, 0]);
-  bs[0]!.signals.waiting = 5; // the engine queues
-  t.same(scoresOf(s, req, bs), [0, 0]);
+t.test('param queue: which engine queue the hit-mode test reads', async (t) => {
+  const cases: { queue: 'none' | 'scraped' | 'estimated'; holder: FakeInit; want: number[] }[] = [
+    { queue: 'none', holder: { waiting: 9 }, want: [1, 0] },
+    { queue: 'scraped', holder: { waiting: 5 }, want: [0, 0] },
+    { queue: 'scraped', holder: { waiting: 0, inflightAtScrape: 0, inflight: 7 }, want: [1, 0] },
+    { queue: 'estimated', holder: { waiting: 0, inflightAtScrape: 0, inflight: 7 }, want: [0, 0] },
+    { queue: 'estimated', holder: { waiting: 2, inflightAtScrape: 3, inflight: 3 }, want: [1, 0] },
+  ];
+  for (const c of cases) {
+    const s = make({ queue: c.queue });
+    const bs = [fake('b0', c.holder), fake('b1', { waiting: 0 })];
+    const req = request({ promptText: SYSTEM });
+    sent(s, req, bs[0]!);
+    t.same(scoresOf(s, req, bs), c.want, `${c.queue}: ${JSON.stringify(c.holder)}`);
+  }
 });
 
 t.test('when every candidate is saturated (a burst), affinity still decides', async (t) => {
@@ -117,10 +130,10 @@ t.test('when every candidate is saturated (a burst), affinity still decides', as
   const bs = fleet(2);
   const req = request({ promptText: SYSTEM });
   sent(s, req, bs[0]!);
-  bs[0]!.signals.waiting = 6;
-  bs[1]!.signals.waiting = 7;
-  t.same(scoresOf(s, req, bs), [1, 0], 'moving would re-prefill and gain no queue');
-  bs[1]!.signals.waiting = 1;
+  bs[0]!.signals.kvUsage = 0.85;
+  bs[1]!.signals.kvUsage = 0.9;
+  t.same(scoresOf(s, req, bs), [1, 0], 'moving would re-prefill and gain nothing');
+  bs[1]!.signals.kvUsage = 0.1;
   t.same(scoresOf(s, req, bs), [0, 0], 'with an unsaturated candidate, the saturated holder yields');
 });
 
