@@ -3,19 +3,13 @@
 // set, and the first success after the burst delivers what changed meanwhile.
 import t from 'tap';
 import type { LoggedRequest } from '../../support/consul/server';
-import { backends, consulPool, consulSection, daemon, failed, nextLog, register, SERVICE, startConsul, startSims, traffic } from './support';
+import { backends, consulRig, failed, nextLog, register, SERVICE, traffic } from './support';
 
-const ROUTES = [{ name: 'chat', match: { path_prefix: '/v1/' }, pool: 'gpu' }];
 const HEALTH = `/v1/health/service/${SERVICE}`;
 const watchFailed = (l: { msg: string }) => l.msg === 'consul: watch failed, keeping the last set';
 
 t.test('a burst of 500s backs off (5 s, then 20 s), traffic is untouched, and the first success catches up', async (t) => {
-  const consul = await startConsul(t);
-  const fleet = await startSims(t, 3);
-  const [a, b, c] = fleet.instances as [typeof fleet.instances[0], typeof fleet.instances[0], typeof fleet.instances[0]];
-  register(consul, a, 'a');
-  register(consul, b, 'b');
-  const d = await daemon(t, { consul: consulSection(consul.url), pools: { gpu: consulPool({}) }, routes: ROUTES });
+  const { consul, a, b, c, d } = await consulRig(t, 2);
   await consul.waitForBlocked();
   const tr = traffic(t, d.url, 2, 20);
 

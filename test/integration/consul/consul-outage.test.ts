@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { LoggedRequest } from '../../support/consul/server';
-import { backends, consulPool, consulSection, daemon, failed, nextLog, register, SERVICE, startConsul, startSims, status, traffic } from './support';
+import { backends, consulPool, consulRig, consulSection, daemon, failed, nextLog, register, SERVICE, startConsul, startSims, status, traffic } from './support';
 
 const ROUTES = [{ name: 'chat', match: { path_prefix: '/v1/' }, pool: 'gpu' }];
 const HEALTH = `/v1/health/service/${SERVICE}`;
@@ -40,12 +40,7 @@ t.test('Consul down for the whole run leaves traffic untouched', async (t) => {
 });
 
 t.test('an index that moves backwards causes a full resync, then blocking resumes (no busy loop)', async (t) => {
-  const consul = await startConsul(t);
-  const fleet = await startSims(t, 3);
-  const [a, b, c] = fleet.instances as [typeof fleet.instances[0], typeof fleet.instances[0], typeof fleet.instances[0]];
-  register(consul, a, 'a');
-  register(consul, b, 'b');
-  const d = await daemon(t, { consul: consulSection(consul.url), pools: { gpu: consulPool({}) }, routes: ROUTES });
+  const { consul, c, d } = await consulRig(t, 2);
   await consul.waitForBlocked();
   const tr = traffic(t, d.url, 2, 10);
 

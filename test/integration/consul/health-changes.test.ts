@@ -2,19 +2,12 @@
 // requests through the proxy, each answer naming its backend (x-sim-backend), against a
 // Consul test server whose catalog the test changes.
 import t from 'tap';
-import { backends, consulPool, consulSection, daemon, failed, register, startConsul, startSims, traffic } from './support';
+import { backends, consulRig, failed, register, traffic } from './support';
 
-const ROUTES = [{ name: 'chat', match: { path_prefix: '/v1/' }, pool: 'gpu' }];
 const BOUND_MS = 1000;
 
 t.test('a backend whose check turns critical stops receiving new requests within 1 s, and returns when it passes', async (t) => {
-  const consul = await startConsul(t);
-  const fleet = await startSims(t, 3);
-  const [a, b, c] = fleet.instances as [typeof fleet.instances[0], typeof fleet.instances[0], typeof fleet.instances[0]];
-  register(consul, a, 'a');
-  register(consul, b, 'b');
-  register(consul, c, 'c');
-  const d = await daemon(t, { consul: consulSection(consul.url), pools: { gpu: consulPool({}) }, routes: ROUTES });
+  const { consul, a, b, c, d } = await consulRig(t, 3);
   const tr = traffic(t, d.url);
 
   const start = Date.now();
@@ -41,12 +34,7 @@ t.test('a backend whose check turns critical stops receiving new requests within
 });
 
 t.test('a new instance receives traffic within 1 s of registering', async (t) => {
-  const consul = await startConsul(t);
-  const fleet = await startSims(t, 3);
-  const [a, b, c] = fleet.instances as [typeof fleet.instances[0], typeof fleet.instances[0], typeof fleet.instances[0]];
-  register(consul, a, 'a');
-  register(consul, b, 'b');
-  const d = await daemon(t, { consul: consulSection(consul.url), pools: { gpu: consulPool({}) }, routes: ROUTES });
+  const { consul, a, b, c, d } = await consulRig(t, 2);
   const tr = traffic(t, d.url);
 
   const start = Date.now();

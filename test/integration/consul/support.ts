@@ -57,6 +57,23 @@ export function register(server: ConsulTestServer, inst: FleetInstance, id: stri
 }
 
 /** Starts the daemon (access log off: thousands of requests) and stops it at teardown. */
+/** One chat route on the pool `gpu`, the shape most of these tests use. */
+export const CHAT_ROUTES = [{ name: 'chat', match: { path_prefix: '/v1/' }, pool: 'gpu' }];
+
+/**
+ * The usual rig: a Consul test server, three simulators a, b, c of which the first
+ * `registered` are in the catalog (ids 'a', 'b', 'c'), and a daemon whose pool `gpu`
+ * follows the service, with CHAT_ROUTES.
+ */
+export async function consulRig(t: Test, registered: 1 | 2 | 3) {
+  const consul = await startConsul(t);
+  const fleet = await startSims(t, 3);
+  const [a, b, c] = fleet.instances as [FleetInstance, FleetInstance, FleetInstance];
+  [a, b, c].slice(0, registered).forEach((inst, i) => register(consul, inst, 'abc'[i]!));
+  const d = await daemon(t, { consul: consulSection(consul.url), pools: { gpu: consulPool({}) }, routes: CHAT_ROUTES });
+  return { consul, fleet, a, b, c, d };
+}
+
 export async function daemon(t: Test, config: Record<string, unknown>, env?: Record<string, string>): Promise<Daemon> {
   const d = await startDaemon({ log: { access: false }, ...config }, { env });
   t.teardown(async () => {
