@@ -115,7 +115,7 @@ t.test('the example validates as it is', async (t) => {
   t.same(result.ok ? [] : result.problems, []);
   if (!result.ok) return;
   const { pools, routes, listen, admin } = result.config;
-  t.strictSame(listen, { host: '0.0.0.0', port: 8080 });
+  t.strictSame(listen, { host: '127.0.0.1', port: 8080 }, 'the demo listens on loopback only');
   t.match(admin, { host: '127.0.0.1', port: 9901 });
   t.strictSame(pools['llama-blue']!.backends, [
     'http://127.0.0.1:8001',
