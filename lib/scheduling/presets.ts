@@ -24,9 +24,9 @@ export const PRESETS: Readonly<Record<StrategyName, SchedulerConfig>> = {
     picker: 'max-score',
   },
   'prefix-affinity': {
-    // The engine queue as scraped: a burst being dispatched must not hide backends from
-    // the prefix scorer's placement (filters/model-loaded.ts).
-    filters: ['serves-model', { name: 'model-loaded', weight: 1, params: { queue: 'scraped' } }],
+    // No queue test: a burst being dispatched must not hide prefix holders, nor backends
+    // from the prefix scorer's placement (filters/model-loaded.ts).
+    filters: ['serves-model', { name: 'model-loaded', weight: 1, params: { queue: 'none' } }],
     scorers: [{ name: 'prefix-affinity', weight: 3, params: {} }, 'queue', 'kv-cache'],
     picker: 'max-score',
   },

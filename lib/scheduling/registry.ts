@@ -32,7 +32,7 @@ const limits = (p: Params, ctx: PluginContext) => readSaturationLimits(p, ctx.po
 
 const FILTERS: Readonly<Record<string, Factory<Filter>>> = {
   'serves-model': () => new ServesModelFilter(),
-  'model-loaded': (p, ctx) => new ModelLoadedFilter(limits(p, ctx), p.choice('queue', 'estimated', ['estimated', 'scraped']) === 'scraped'),
+  'model-loaded': (p, ctx) => new ModelLoadedFilter(limits(p, ctx), p.choice<QueueView>('queue', 'estimated', ['estimated', 'scraped', 'none'])),
 };
 
 const SCORERS: Readonly<Record<string, Factory<Scorer>>> = {

@@ -5,18 +5,19 @@
 //
 // Param `queue`: `estimated` (default) judges the queue as estimatedQueue() does (scraped
 // waiting plus the requests sent since the scrape), which also caps how many requests a
-// backend takes between two scrapes; `scraped` judges the engine's `waiting` alone, so a
-// burst being dispatched (vLLM takes it all into its batch, `waiting` stays 0) does not
-// narrow the candidates. The prefix-affinity preset uses `scraped`: its scorer places a new
-// prefix by footprint and keeps followers on their prefix, which it cannot do among
-// whichever backends got fewer requests in the current scrape interval.
+// backend takes between two scrapes; `scraped` judges the engine's `waiting` alone; `none`
+// leaves the queue out (KV and the in-flight limit stay). The prefix-affinity preset uses
+// `none`, as its scorer does: it places a new prefix by footprint and keeps followers on
+// their prefix, which it cannot do if a burst hides backends at random (the estimate marks
+// whichever got the most requests in the current scrape interval; `waiting` is as of each
+// backend's own, jittered, scrape).
 //
 // Residency is read from `signals.loadedModels`, which is undefined until the first scrape
 // and after a failed /v1/models. Unknown residency is kept, not dropped: a backend that just
 // joined, or one scrape that failed in one Switchyard process, must not move session keys
 // (decisions have to agree across instances that scrape independently).
 import type { BackendView, Filter, SchedulingRequest } from '../types';
-import { isSaturated, type SaturationLimits } from '../signals/load';
+import { isSaturated, type QueueView, type SaturationLimits } from '../signals/load';
 import { retain, type Test } from './retain';
 
 export class ModelLoadedFilter implements Filter, Test {
@@ -24,8 +25,8 @@ export class ModelLoadedFilter implements Filter, Test {
 
   constructor(
     private readonly limits: SaturationLimits,
-    /** Judge the engine queue as scraped, without the requests sent since (param `queue: scraped`). */
-    private readonly scrapedQueue = false,
+    /** Which engine queue the saturation test reads (param `queue`). */
+    private readonly queue: QueueView = 'estimated',
   ) {}
 
   filter(req: SchedulingRequest, candidates: readonly BackendView[], _state: unknown, now: number): readonly BackendView[] {
@@ -36,6 +37,6 @@ export class ModelLoadedFilter implements Filter, Test {
 
   accepts(b: BackendView, req: SchedulingRequest, now: number): boolean {
     const loaded = b.signals.loadedModels;
-    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, this.scrapedQueue ? 'scraped' : 'estimated');
+    return (loaded === undefined || loaded.has(req.model!)) && !isSaturated(b, now, this.limits, this.queue);
   }
 }

@@ -71,7 +71,7 @@ t.test('the params of placement, slowness and the filter queue are validated', a
     }),
   );
   t.same(problems, [
-    { path: ['scheduler', 'filters', 0, 'params', 'queue'], message: 'filter "model-loaded": param "queue" must be one of estimated, scraped, got "guess"' },
+    { path: ['scheduler', 'filters', 0, 'params', 'queue'], message: 'filter "model-loaded": param "queue" must be one of estimated, scraped, none, got "guess"' },
     { path: ['scheduler', 'scorers', 0, 'params', 'match_threshold'], message: 'scorer "prefix-affinity": param "match_threshold" must be a number in [0, 1], got 2' },
     { path: ['scheduler', 'scorers', 1, 'params', 'slow_factor'], message: 'scorer "session-affinity": param "slow_factor" must be 0 (off) or a number ≥ 1, got -1' },
   ]);

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { ModelLoadedFilter } from '../../../../lib/scheduling/filters/model-loaded';
+import type { QueueView } from '../../../../lib/scheduling/signals/load';
 import { NOW, fake, ids, request, type FakeInit } from '../fakes';
 
 const lim = { queue: 5, kv: 0.8, inflight: 100 };
 const M = 'llama-3-8b';
 
-const cases: { name: string; scraped?: boolean; model?: string; input: [string, FakeInit][]; want: string[] }[] = [
+const cases: { name: string; queue?: QueueView; model?: string; input: [string, FakeInit][]; want: string[] }[] = [
   { name: 'no model in the request: unchanged', input: [['a', {}], ['b', { loadedModels: [M] }]], want: ['a', 'b'] },
   {
     name: 'keeps the backends that have the model loaded',
@@ -31,17 +32,24 @@ const cases: { name: string; scraped?: boolean; model?: string; input: [string, 
   },
   {
     name: 'queue: scraped: requests sent since the scrape (a burst) do not saturate a holder',
-    scraped: true,
+    queue: 'scraped',
     model: M,
     input: [['a', { loadedModels: [M], waiting: 0, inflightAtScrape: 0, inflight: 40 }], ['b', { loadedModels: [M], waiting: 1 }], ['c', { loadedModels: [] }]],
     want: ['a', 'b'],
   },
   {
     name: 'queue: scraped: an engine queue at the threshold still saturates',
-    scraped: true,
+    queue: 'scraped',
     model: M,
     input: [['a', { loadedModels: [M], waiting: 5 }], ['b', { loadedModels: [M], waiting: 1 }]],
     want: ['b'],
+  },
+  {
+    name: 'queue: none: an engine queue does not saturate, KV still does',
+    queue: 'none',
+    model: M,
+    input: [['a', { loadedModels: [M], waiting: 50 }], ['b', { loadedModels: [M], kvUsage: 0.9 }], ['c', { loadedModels: [M], waiting: 0 }]],
+    want: ['a', 'c'],
   },
   {
     name: 'every holder saturated (queue, KV, in-flight): unchanged, a backend without it may load it',
@@ -66,7 +74,7 @@ const cases: { name: string; scraped?: boolean; model?: string; input: [string, 
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const input = c.input.map(([id, init]) => fake(id, init));
-    const f = new ModelLoadedFilter(lim, c.scraped);
+    const f = new ModelLoadedFilter(lim, c.queue);
     t.same(ids(f.filter(request({ model: c.model }), input, new Map(), NOW)), c.want);
   });
 }
