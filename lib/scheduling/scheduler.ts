@@ -53,7 +53,7 @@ export class ProfileScheduler implements Scheduler {
 
   schedule(req: SchedulingRequest, available: readonly BackendView[], explain: boolean): Decision {
     const now = this.clock();
-    this.state.clear();
+    if (this.state.size > 0) this.state.clear(); // Map#clear allocates a new table even when empty
     const ex: Explain | undefined = explain ? { profile: this.profile, candidates: available.length, filtered: {}, scored: [] } : undefined;
 
     let candidates = available;
