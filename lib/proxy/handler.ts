@@ -27,7 +27,7 @@ import { sendError, sendJson } from './respond';
 import { Attempt, type AttemptOutcome, type AttemptOwner } from './forward';
 import type { AccessLog } from './access-log';
 import { backoffDelay, isRetryable } from '../health/retry';
-import type { Lease, AttemptResult } from '../routing/pool';
+import type { Lease, AttemptResult, Waiter } from '../routing/pool';
 
 /** One consistent view of config and routes; replaced whole on reload. */
 export interface Generation {
@@ -73,7 +73,7 @@ export function createRequestHandler(rt: ProxyRuntime) {
  * attemptDone → next again for a retry, or end. Any error before the first response byte
  * goes through `fail`, which answers in the OpenAI shape.
  */
-class Exchange implements BodyOwner, AttemptOwner {
+class Exchange implements BodyOwner, AttemptOwner, Waiter {
   readonly id: string;
   readonly start = Date.now();
   private readonly generation: Generation;
@@ -221,7 +221,7 @@ class Exchange implements BodyOwner, AttemptOwner {
     }
     let leased: Lease | Promise<Lease>;
     try {
-      leased = this.pool!.lease(this.sreq!, this.explainOn, this.waitSignal);
+      leased = this.pool!.lease(this.sreq!, this.explainOn, this);
     } catch (err) {
       this.leaseFailed(err);
       return;
@@ -230,11 +230,12 @@ class Exchange implements BodyOwner, AttemptOwner {
     else this.leased(leased);
   }
 
-  private readonly waitSignal = (): AbortSignal => {
+  /** Waiter: asked only when the request queues, so a request that does not allocates nothing for it. */
+  waitSignal(): AbortSignal {
     this.waitAbort ??= new AbortController();
     if (this.clientClosed) this.waitAbort.abort(new Error('client closed'));
     return this.waitAbort.signal;
-  };
+  }
 
   private leaseFailed(err: unknown): void {
     if (this.clientClosed) {

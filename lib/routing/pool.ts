@@ -39,6 +39,11 @@ export interface Lease {
   decision: Decision;
 }
 
+/** A request that may wait in the queue: gives the signal that ends its wait (asked only when it queues). */
+export interface Waiter {
+  waitSignal(): AbortSignal;
+}
+
 /** How an attempt ended, for outlier detection: a status, a failure kind, or cancelled. */
 export type AttemptResult = number | UpstreamErrorKind | 'cancelled';
 
@@ -174,14 +179,14 @@ export class PoolRuntime implements EndpointSink {
    * every candidate is at `max_requests_per_backend`. Throws 503 at the pool's
    * `max_requests` and when no backend is available; the queue sheds with 429.
    */
-  lease(req: SchedulingRequest, explain: boolean, waitSignal?: () => AbortSignal): Lease | Promise<Lease> {
+  lease(req: SchedulingRequest, explain: boolean, waiter?: Waiter): Lease | Promise<Lease> {
     const got = this.tryLease(req, explain);
-    return got ?? this.leaseAfterWait(req, explain, waitSignal);
+    return got ?? this.leaseAfterWait(req, explain, waiter);
   }
 
-  private async leaseAfterWait(req: SchedulingRequest, explain: boolean, waitSignal?: () => AbortSignal): Promise<Lease> {
+  private async leaseAfterWait(req: SchedulingRequest, explain: boolean, waiter?: Waiter): Promise<Lease> {
     for (;;) {
-      await this.queue.enqueue(req.priority, { signal: waitSignal?.() });
+      await this.queue.enqueue(req.priority, { signal: waiter?.waitSignal() });
       const got = this.tryLease(req, explain);
       if (got) return got;
     }
