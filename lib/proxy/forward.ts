@@ -158,8 +158,11 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineEntry {
 
   /** DeadlineEntry: no first body byte within `firstByteTimeout`. */
   onDeadline(): void {
-    if (this.firstByteAt === 0 && !this.settled) this.controller?.abort(new UpstreamTimeoutError('first_byte'));
-    else if (!this.controller && !this.settled) this.finish({ type: 'failed', error: new UpstreamTimeoutError('first_byte'), kind: 'timeout' });
+    if (this.settled || this.firstByteAt !== 0) return;
+    const timeout = new UpstreamTimeoutError('first_byte');
+    // Not yet on a socket: settle now; onRequestStart aborts it if undici starts it later.
+    if (!this.controller) this.finish({ type: 'failed', error: timeout, kind: 'timeout' });
+    else this.controller.abort(timeout);
   }
 
   private finish(outcome: AttemptOutcome): void {
