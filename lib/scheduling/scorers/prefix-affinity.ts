@@ -74,7 +74,7 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
   private blocks = 0;
   /** The request whose blocks are in `hashes`: score() and onPick() hash a prompt once. */
   private hashedFor: SchedulingRequest | undefined;
-  /** Per candidate, in placement mode: 1 when saturated. */
+  /** Per candidate: 1 when saturated (scratch for one score() call). */
   private flags = new Int32Array(64);
 
   constructor(private readonly opts: PrefixAffinityOptions) {
@@ -100,12 +100,18 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
       this.place(candidates, out, now);
       return;
     }
-    let saturated = 0;
-    for (let i = 0; i < n; i++) if (out[i] !== 0 && this.sat.saturated(candidates[i]!, this.queue)) saturated++;
-    const shed = saturated > 0 && this.anyUnsaturated(candidates);
+    // Each candidate is tested once: a saturated holder yields when someone is not saturated.
+    this.flags = grow(this.flags, n);
+    let holderSaturated = false;
+    let anyUnsaturated = false;
     for (let i = 0; i < n; i++) {
-      out[i] = out[i] === 0 || (shed && this.sat.saturated(candidates[i]!, this.queue)) ? 0 : out[i]! / this.blocks;
+      const s = this.sat.saturated(candidates[i]!, this.queue);
+      this.flags[i] = s ? 1 : 0;
+      if (s && out[i] !== 0) holderSaturated = true;
+      if (!s) anyUnsaturated = true;
     }
+    const shed = holderSaturated && anyUnsaturated;
+    for (let i = 0; i < n; i++) out[i] = out[i] === 0 || (shed && this.flags[i] === 1) ? 0 : out[i]! / this.blocks;
   }
 
   onPick(req: SchedulingRequest, picked: BackendView, _state: unknown, now: number): void {
@@ -139,11 +145,6 @@ export class PrefixAffinityScorer implements Scorer, PostPick, BackendForgetter 
     }
     const span = max - min;
     for (let i = 0; i < n; i++) out[i] = this.flags[i] === skip ? 0 : span > 0 ? (max - out[i]!) / span : 1;
-  }
-
-  private anyUnsaturated(candidates: readonly BackendView[]): boolean {
-    for (const c of candidates) if (!this.sat.saturated(c, this.queue)) return true;
-    return false;
   }
 
   private hashPrompt(req: SchedulingRequest): void {

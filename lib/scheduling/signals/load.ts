@@ -3,6 +3,7 @@
 // process observes itself, and never read a stale number as "idle".
 import type { BackendView } from '../types';
 import type { Params } from '../params';
+import { grow } from '../slots';
 
 /**
  * Engine queue now: scraped `waiting` plus the requests this process sent since the scrape
@@ -112,8 +113,7 @@ export class SaturationTest {
 
   /** Lower median of the candidates' fresh ITLs; Infinity with fewer than two, or a median ≤ 0. */
   private referenceItl(): number {
-    if (this.scratch.length < this.candidates.length) this.scratch = new Float64Array(this.candidates.length * 2);
-    const a = this.scratch;
+    const a = (this.scratch = grow(this.scratch, this.candidates.length));
     let n = 0;
     for (const c of this.candidates) {
       const v = freshItl(c, this.now);
