@@ -11,7 +11,6 @@ import type { Metrics } from '../metrics/registry';
 import type { Decision, SchedulingRequest } from '../scheduling/types';
 import {
   ModelNotFoundError,
-  NoBackendError,
   NoRouteError,
   PayloadTooLargeError,
   BadRequestError,
