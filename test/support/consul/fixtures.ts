@@ -1,19 +1,14 @@
-// The shared Consul fixtures (API-SUBSET.md's examples). The shared/ folder sits beside the
-// repository root (here /work/shared next to /work/main; in CI a copy beside the clone).
-import { existsSync, readFileSync } from 'node:fs';
+// The Consul API fixtures (the API subset's reference shapes), vendored in test/fixtures/consul
+// from shared/consul/fixtures so that any clone can run the conformance tests;
+// test/consul-server/fixtures.test.ts keeps the copies equal to the shared originals.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { repoRoot, sharedDir } from '../paths';
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
+export const CONSUL_FIXTURES_DIR = path.join(repoRoot(), 'test', 'fixtures', 'consul');
 
-export const CONSUL_FIXTURES_DIR = path.join(repoRoot(), '..', 'shared', 'consul', 'fixtures');
+/** The shared originals, beside the clone (absent on a machine without ../shared). */
+export const SHARED_CONSUL_FIXTURES_DIR = path.join(sharedDir(), 'consul', 'fixtures');
 
 /** Parsed fixture, e.g. consulFixture<HealthEntry[]>('health-service.json'). */
 export function consulFixture<T = unknown>(name: string): T {

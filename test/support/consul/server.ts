@@ -40,7 +40,7 @@
  *
  * Prepared queries (/v1/query, /v1/query/:id[/execute]) are per datacenter; execute fails
  * over by NearestN (RTT order) then Failover.Datacenters when the query's DC has no instance.
- * Fixtures: consulFixture('health-service.json') from './fixtures' reads shared/consul/fixtures.
+ * Fixtures: consulFixture('health-service.json') from './fixtures' reads the vendored copies of shared/consul/fixtures (test/fixtures/consul).
  *
  * Indexes and cluster state:
  *   consul.index(dc?) / consul.serviceIndex(name, dc?)   // what X-Consul-Index would say

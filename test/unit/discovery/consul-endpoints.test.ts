@@ -1,10 +1,10 @@
 // Mapping /v1/health/service answers to Endpoints.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import type { HealthEntry } from '../../../lib/discovery/consul-client';
 import { fingerprint, toEndpoints } from '../../../lib/discovery/consul-endpoints';
+import { consulFixture } from '../../support/consul/fixtures';
 
-const fixture = (name: string): HealthEntry[] => JSON.parse(readFileSync(`/work/shared/consul/fixtures/${name}`, 'utf8'));
+const fixture = (name: string): HealthEntry[] => consulFixture<HealthEntry[]>(name);
 
 function entry(id: string, over: { node?: string; address?: string; nodeAddress?: string; port?: number; meta?: Record<string, string> | null; passing?: number; dc?: string } = {}): HealthEntry {
   return {
