@@ -62,8 +62,11 @@ export interface ForwardContext {
   proto: string;
   /** Host the client asked for, for X-Forwarded-Host. */
   clientHost: string | undefined;
-  /** "host:port" of the chosen backend. */
-  upstreamHost: string;
+  /**
+   * "host:port" of the chosen backend, or undefined when the HTTP client writes Host from
+   * the backend's origin itself (undici does: `url.host`, the same value).
+   */
+  upstreamHost?: string;
 }
 
 /**
@@ -92,8 +95,8 @@ export function upstreamRequestHeaders(
     out.push(name, rawHeaders[i + 1]!);
   }
   if (overrideContentLength !== undefined) out.push('content-length', String(overrideContentLength));
+  if (ctx.upstreamHost !== undefined) out.push('host', ctx.upstreamHost);
   out.push(
-    'host', ctx.upstreamHost,
     'x-forwarded-for', xff ? `${xff}, ${ctx.clientIp}` : ctx.clientIp,
     'x-forwarded-proto', ctx.proto,
     'x-request-id', ctx.requestId,

@@ -1,6 +1,6 @@
 // Switchyard itself, with its features on as shipped: access log (to a file), active health
 // checks, Prometheus metrics, outlier detection, breakers, retries and queue at their defaults,
-// and Node run with the NODE_OPTIONS of the shipped systemd unit.
+// and Node run with the flags of the shipped systemd unit's ExecStart.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { freePort } from '../../common/net';
@@ -9,10 +9,12 @@ import { profileArgs, startDaemon, type Setup } from './setup';
 const BIN = resolve(__dirname, '../../../bin/switchyard.js');
 const UNIT = resolve(__dirname, '../../../../deploy/switchyard.service');
 
-/** The Node options deploy/switchyard.service sets (`Environment=NODE_OPTIONS=…`), as arguments. */
-export function unitNodeOptions(unitText = readFileSync(UNIT, 'utf8')): string[] {
-  const line = /^Environment=NODE_OPTIONS=(.*)$/m.exec(unitText);
-  return line ? line[1]!.trim().split(/\s+/).filter(Boolean) : [];
+/** The Node flags deploy/switchyard.service starts the daemon with (`ExecStart=/usr/bin/node FLAGS… /usr/bin/switchyard …`). */
+export function unitNodeFlags(unitText = readFileSync(UNIT, 'utf8')): string[] {
+  const words = /^ExecStart=(.*)$/m.exec(unitText)?.[1]!.trim().split(/\s+/) ?? [];
+  if (!words[0]?.endsWith('/node')) return [];
+  const script = words.findIndex((w, i) => i > 0 && !w.startsWith('-'));
+  return words.slice(1, script);
 }
 
 function config(port: number, adminPort: number, backend: string): string {
@@ -41,7 +43,7 @@ export const switchyard: Setup = {
       command: process.execPath,
       configFile: 'switchyard.yaml',
       config: (port: number) => config(port, adminPort, env.backend),
-      args: (file: string) => [...unitNodeOptions(), ...profile, BIN, 'start', '--config', file],
+      args: (file: string) => [...unitNodeFlags(), ...profile, BIN, 'start', '--config', file],
     };
     // A long grace: on SIGTERM it drains, and a profile is written only on a clean exit.
     return startDaemon(env, daemon, 20_000);

@@ -44,30 +44,34 @@ t.test('the unit has its sections', async (t) => {
 
 t.test('start, reload and restart', async (t) => {
   t.equal(one('Type'), 'simple');
-  t.equal(one('ExecStart'), '/usr/bin/switchyard start --config /etc/switchyard/config.yaml');
+  t.equal(one('ExecStart'), '/usr/bin/node --min-semi-space-size=16 --max-semi-space-size=16 /usr/bin/switchyard start --config /etc/switchyard/config.yaml');
   t.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
   t.equal(one('Restart'), 'on-failure');
   t.equal(one('LimitNOFILE'), '65536');
 });
 
-t.test('NODE_OPTIONS: V8 flags that Node accepts from the environment', async (t) => {
-  const env = (service.get('Environment') ?? []).map((e) => /^NODE_OPTIONS=(.*)$/.exec(e)?.[1]).filter((v) => v !== undefined);
-  t.same(env, ['--max-semi-space-size=8'], 'young generation capped (benchmarks/README.md: RSS per idle connection)');
-  // Node refuses to start on an option it does not allow in NODE_OPTIONS; and V8 must apply
-  // it: a churn that survives scavenges grows the new space to its maximum, 2 × 16 MiB by
-  // default, 2 × 8 MiB with the flag.
-  const churn = `let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 50000) keep = []; }
-    console.log(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)`;
-  const newSpace = (nodeOptions: string) => {
-    const run = spawnSync(process.execPath, ['-e', churn], { env: { ...process.env, NODE_OPTIONS: nodeOptions }, encoding: 'utf8' });
+t.test("ExecStart's Node flags: a fixed young generation, applied by V8", async (t) => {
+  const words = one('ExecStart')!.split(/\s+/);
+  const flags = words.slice(1, words.indexOf('/usr/bin/switchyard'));
+  t.same(flags, ['--min-semi-space-size=16', '--max-semi-space-size=16'], 'benchmarks/README.md: RSS per idle connection, CPU per request');
+  t.notOk(service.get('Environment')?.some((e) => e.startsWith('NODE_OPTIONS=')), 'not in NODE_OPTIONS: Node refuses --min-semi-space-size there');
+  // Node must start with them, and V8 apply them: the new space (V8 reports the semi-spaces
+  // it has committed) starts with a full 16 MiB semi-space where Node's default starts
+  // with 1 MiB, and a churn that survives scavenges takes both to the same 2 × 16 MiB.
+  const probe = `const size = () => require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const atStart = size(); let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 50000) keep = []; }
+    console.log(atStart, size())`;
+  const sizes = (args: string[]) => {
+    const run = spawnSync(process.execPath, [...args, '-e', probe], { encoding: 'utf8' });
     t.equal(run.status, 0, run.stderr);
-    return Number(run.stdout);
+    return run.stdout.trim().split(' ').map((n) => Number(n) / (1024 * 1024));
   };
-  const MiB = 1024 * 1024;
-  const capped = newSpace(env[0]!);
-  const uncapped = newSpace('');
-  t.ok(capped <= 16 * MiB, `with the unit's NODE_OPTIONS the new space stays ≤ 16 MiB (${capped / MiB} MiB)`);
-  t.ok(uncapped > capped, `without it, it grows larger (${uncapped / MiB} MiB)`);
+  const [fixedStart, fixedEnd] = sizes(flags);
+  const [defaultStart, defaultEnd] = sizes([]);
+  t.equal(fixedStart, 16, 'with the unit\'s flags: a full 16 MiB semi-space at start');
+  t.equal(fixedEnd, 32, 'and 2 × 16 MiB under churn');
+  t.ok(defaultStart! < fixedStart!, `Node's default starts smaller (${defaultStart} MiB)`);
+  t.equal(defaultEnd, fixedEnd, 'and grows to the same size under churn: the flags change when, not how much');
 });
 
 t.test('a graceful stop outlasts the default drain deadline', async (t) => {
@@ -111,14 +115,14 @@ if (analyze.error) {
 } else {
   t.test('systemd-analyze verify finds nothing to say', async (t) => {
     // verify insists that ExecStart's binary exists: check a copy whose ExecStart names a
-    // stand-in executable, the rest of the unit byte for byte.
+    // stand-in executable (for node), the rest of the unit byte for byte.
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-unit-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const stub = join(dir, 'switchyard');
     writeFileSync(stub, '#!/bin/sh\n');
     chmodSync(stub, 0o755);
     const copy = join(dir, 'switchyard.service');
-    writeFileSync(copy, unitText.replace(/^ExecStart=\/usr\/bin\/switchyard /m, `ExecStart=${stub} `));
+    writeFileSync(copy, unitText.replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${stub} `));
     const verify = spawnSync('systemd-analyze', ['verify', '--man=no', copy], { encoding: 'utf8' });
     t.equal(verify.status, 0, 'exit status');
     // verify exits 0 on unknown keys and bad values, and only prints them: demand silence.
