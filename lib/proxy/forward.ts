@@ -80,7 +80,10 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineEntry {
         method: o.method as Dispatcher.HttpMethod,
         headers: o.headers,
         body: o.body as Dispatcher.DispatchOptions['body'],
-        headersTimeout: o.firstByteTimeout,
+        // The first-byte deadline (which also covers the head) is ours, in `deadlines`:
+        // undici's own would only add a timer per request (its parser re-arms one each
+        // time the timeout value changes: headers, body, keep-alive).
+        headersTimeout: 0,
         bodyTimeout: o.idleTimeout,
       },
       this,

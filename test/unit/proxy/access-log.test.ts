@@ -1,7 +1,7 @@
 // Access lines: pino's layout, one JSON object per line, undefined fields left out,
 // client-controlled strings escaped; lines reach the sink in chunks and none is lost.
 import t from 'tap';
-import { AccessLog } from '../../../lib/proxy/access-log';
+import { ACCESS_CHUNK, AccessLog } from '../../../lib/proxy/access-log';
 
 function sink() {
   const chunks: Buffer[] = [];
@@ -46,24 +46,41 @@ t.test('client-controlled strings are escaped', async (t) => {
   t.equal(o.req_id, 'x"y');
 });
 
-t.test('many lines: chunks of at most 64 KiB, every line whole, in order', async (t) => {
+t.test('many lines: chunks of at most ACCESS_CHUNK bytes, every line whole, in order', async (t) => {
   const s = sink();
   const log = new AccessLog(s);
   const n = 3000;
   for (let i = 0; i < n; i++) log.write(Date.now(), 'POST', `/p/${'é'.repeat(i % 50)}`, `id-${i}`, 'r', 'p', 'b', 200, i, 1, 2, 1, 'ok');
   t.ok(s.chunks.length > 1, 'full chunks were handed over before flush');
-  t.ok(s.chunks.every((c) => c.length <= 64 * 1024), 'chunks within 64 KiB');
+  t.ok(s.chunks.every((c) => c.length <= ACCESS_CHUNK), `chunks within ${ACCESS_CHUNK} bytes`);
   log.flush();
   const lines = s.text().trimEnd().split('\n').map((l) => JSON.parse(l) as { req_id: string });
   t.equal(lines.length, n);
   t.same(lines.map((l) => l.req_id), Array.from({ length: n }, (_, i) => `id-${i}`));
 });
 
+t.test('names that change from line to line are each escaped for their own line', async (t) => {
+  const s = sink();
+  const log = new AccessLog(s);
+  const rows = [
+    ['GET', 'r"1', 'p\\1', 'b1'],
+    ['POST', 'r2', 'p\\1', 'b"2'],
+    ['GET', 'r"1', 'p2', 'b1'],
+  ] as const;
+  for (const [method, route, pool, backend] of rows) log.write(Date.now(), method, '/x', 'id', route, pool, backend, 200, 0, 1, 1, 1, 'ok');
+  log.flush();
+  const lines = s.text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  t.same(
+    lines.map((l) => [l.method, l.route, l.pool, l.backend]),
+    rows.map((r) => [...r]),
+  );
+});
+
 t.test('a line longer than a chunk is written on its own', async (t) => {
   const s = sink();
   const log = new AccessLog(s);
   log.write(Date.now(), 'GET', '/short', 'a', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
-  const long = `/${'x'.repeat(40_000)}é`; // × 3 exceeds a chunk
+  const long = `/${'x'.repeat(ACCESS_CHUNK / 2)}é`; // × 3 exceeds a chunk
   log.write(Date.now(), 'GET', long, 'b', 'r', 'p', 'b', 200, 0, 1, 1, 1, 'ok');
   log.flush();
   const lines = s.text().trimEnd().split('\n').map((l) => JSON.parse(l) as { req_id: string; path: string });
