@@ -4,7 +4,7 @@ import type { Scenario } from './scenarios';
 import { bare } from './setups/bare';
 import { haproxy } from './setups/haproxy';
 import { nginx } from './setups/nginx';
-import { switchyard } from './setups/switchyard';
+import { switchyard, switchyardNoLog } from './setups/switchyard';
 
 interface Goal {
   text: string;
@@ -48,6 +48,7 @@ export function check(goal: Goal, samples: Samples): Verdict {
 /** The ratios printed after the tables: [numerator, denominator] setup names. */
 export const RATIOS: [string, string][] = [
   [switchyard.name, bare.name],
+  [switchyardNoLog.name, bare.name],
   [switchyard.name, haproxy.name],
   [switchyard.name, nginx.name],
   [bare.name, haproxy.name],

@@ -2,6 +2,8 @@
 // side in one run, with the scenarios interleaved round by round (the machine is noisy).
 //   node dist/benchmarks/proxy/run.js [SCENARIO...] [--seconds 2] [--rounds 4]
 //        [--events 64] [--interval 5] [--setups direct,switchyard,bare,haproxy,nginx] [--profile]
+// --setups also takes the opt-in variant "Switchyard (no access log)" by a prefix such as 'switchyard (':
+// what the access log costs.
 // --profile runs Switchyard and the bare proxy under `node --cpu-prof` (small-64 unless a
 // scenario is named) and prints where each spends its CPU, and Switchyard's hot spots in lib/.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -34,7 +36,11 @@ const { values: opts, positionals } = parseArgs({
 const knobs: Knobs = { seconds: Number(opts.seconds), events: Number(opts.events) };
 const rounds = opts.profile ? 1 : Number(opts.rounds);
 const wanted = opts.profile ? ['switchyard', 'bare'] : (opts.setups?.split(',') ?? []);
-const setups = SETUPS.filter((s) => wanted.length === 0 || wanted.some((w) => s.name.toLowerCase().startsWith(w.toLowerCase())));
+const named = (s: Setup, w: string) => s.name.toLowerCase().startsWith(w.toLowerCase());
+// An opt-in setup (a variant) runs only when named by a prefix that names no regular setup.
+const setups = SETUPS.filter((s) =>
+  s.optIn ? wanted.some((w) => named(s, w) && !SETUPS.some((r) => !r.optIn && named(r, w))) : wanted.length === 0 || wanted.some((w) => named(s, w)),
+);
 const names = positionals.length > 0 ? positionals : opts.profile ? ['small-64'] : SCENARIOS.map((s) => s.name);
 const scenarios = names.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}; known: ${SCENARIOS.map((s) => s.name)}`));
 if (opts.profile && !scenarios[0].metrics.some((m) => m.key === 'cpu')) fail('--profile needs a scenario that measures CPU');

@@ -4,7 +4,7 @@ import { direct } from './direct';
 import { haproxy } from './haproxy';
 import { nginx } from './nginx';
 import type { Setup } from './setup';
-import { switchyard } from './switchyard';
+import { switchyard, switchyardNoLog } from './switchyard';
 
-export const SETUPS: Setup[] = [direct, switchyard, bare, haproxy, nginx];
+export const SETUPS: Setup[] = [direct, switchyard, switchyardNoLog, bare, haproxy, nginx];
 export type { Running, Setup, SetupEnv } from './setup';

@@ -28,6 +28,8 @@ export interface Running {
 
 export interface Setup {
   name: string;
+  /** Run only when `--setups` names it (a variant, not a column of the default run). */
+  optIn?: true;
   /** Why this setup cannot run on this machine, or undefined when it can. */
   missing(): string | undefined;
   start(env: SetupEnv): Promise<Running>;

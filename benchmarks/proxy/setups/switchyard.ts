@@ -17,11 +17,11 @@ export function unitNodeFlags(unitText = readFileSync(UNIT, 'utf8')): string[] {
   return words.slice(1, script);
 }
 
-function config(port: number, adminPort: number, backend: string): string {
+function config(port: number, adminPort: number, backend: string, access: boolean): string {
   return `# written by benchmarks/proxy
 listen: { host: 127.0.0.1, port: ${port} }
 admin: { host: 127.0.0.1, port: ${adminPort} }
-log: { level: info, access: true }   # access lines are info: "warn" would drop them
+log: { level: info, access: ${access} }   # access lines are info: "warn" would drop them
 limits: { keep_alive_timeout: 65s }   # idle clients must outlive the idle-connection scenario
 pools:
   p:
@@ -32,20 +32,28 @@ routes:
 `;
 }
 
-export const switchyard: Setup = {
-  name: 'Switchyard',
-  missing: () => (existsSync(BIN) ? undefined : `${BIN} is not built yet`),
-  async start(env) {
-    const adminPort = await freePort();
-    const profile = profileArgs(env, switchyard.name);
-    const daemon = {
-      name: 'switchyard',
-      command: process.execPath,
-      configFile: 'switchyard.yaml',
-      config: (port: number) => config(port, adminPort, env.backend),
-      args: (file: string) => [...unitNodeFlags(), ...profile, BIN, 'start', '--config', file],
-    };
-    // A long grace: on SIGTERM it drains, and a profile is written only on a clean exit.
-    return startDaemon(env, daemon, 20_000);
-  },
-};
+function switchyardSetup(name: string, access: boolean, optIn?: true): Setup {
+  const setup: Setup = {
+    name,
+    optIn,
+    missing: () => (existsSync(BIN) ? undefined : `${BIN} is not built yet`),
+    async start(env) {
+      const adminPort = await freePort();
+      const profile = profileArgs(env, name);
+      const daemon = {
+        name: access ? 'switchyard' : 'switchyard-nolog',
+        command: process.execPath,
+        configFile: access ? 'switchyard.yaml' : 'switchyard-nolog.yaml',
+        config: (port: number) => config(port, adminPort, env.backend, access),
+        args: (file: string) => [...unitNodeFlags(), ...profile, BIN, 'start', '--config', file],
+      };
+      // A long grace: on SIGTERM it drains, and a profile is written only on a clean exit.
+      return startDaemon(env, daemon, 20_000);
+    },
+  };
+  return setup;
+}
+
+export const switchyard = switchyardSetup('Switchyard', true);
+/** The same with `log.access: false`, run only when named (`--setups 'switchyard ('`): what the access log costs. */
+export const switchyardNoLog = switchyardSetup('Switchyard (no access log)', false, true);
