@@ -89,3 +89,44 @@ t.test('a line longer than a chunk is written on its own', async (t) => {
   log.flush();
   t.equal(s.chunks.length, 2, 'flush with nothing pending writes nothing');
 });
+
+t.test('every string and number is written as JSON.stringify would (fast path and fallback)', async (t) => {
+  // Strings mixing what the byte-by-byte path takes (printable ASCII) with what it hands to
+  // JSON.stringify: quotes, backslashes, control characters, DEL, non-ASCII, a lone surrogate.
+  const pieces = ['a', 'Z', '/', ' ', '~', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '東', '🚂', '\ud800'];
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const text = () => Array.from({ length: rnd(12) }, () => pieces[rnd(pieces.length)]).join('');
+  const numbers = [0, 7, 10, 99, 100, 1234567890123, -5, 2 ** 53 - 1, 2 ** 53 + 2, 1.5, -0.25];
+  const s = sink();
+  const log = new AccessLog(s, 4242);
+  const expected: Record<string, unknown>[] = [];
+  for (let i = 0; i < 400; i++) {
+    const row = {
+      time: numbers[rnd(numbers.length)]!, method: text(), path: text(), req_id: text(), route: text(), pool: text(),
+      backend: rnd(3) === 0 ? undefined : text(), status: numbers[rnd(numbers.length)]!, bytes: numbers[rnd(numbers.length)]!,
+      ttfb_ms: rnd(3) === 0 ? -1 : numbers[rnd(numbers.length)]!, duration_ms: numbers[rnd(numbers.length)]!,
+      attempts: numbers[rnd(numbers.length)]!, outcome: text(),
+    };
+    log.write(row.time, row.method, row.path, row.req_id, row.route, row.pool, row.backend, row.status, row.bytes, row.ttfb_ms, row.duration_ms, row.attempts, row.outcome);
+    const { backend, ttfb_ms, ...rest } = row;
+    // What JSON.parse(JSON.stringify(x)) gives: a lone surrogate becomes U+FFFD once encoded to UTF-8.
+    const viaJson = JSON.parse(Buffer.from(JSON.stringify({ ...rest, backend, ttfb_ms: ttfb_ms >= 0 ? ttfb_ms : undefined })).toString()) as Record<string, unknown>;
+    expected.push({ level: 30, pid: 4242, type: 'access', ...viaJson });
+  }
+  log.flush();
+  const lines = s.text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(lines.length, expected.length);
+  let same = 0;
+  for (let i = 0; i < lines.length; i++) if (JSON.stringify(sorted(lines[i]!)) === JSON.stringify(sorted(expected[i]!))) same++;
+  t.equal(same, expected.length, 'every line parses to the fields it was given');
+  const long = `/${'"'.repeat(ACCESS_CHUNK / 4)}`; // its escaped bound exceeds a chunk: the string path
+  log.write(1, 'GET', long, 'id', 'r', 'p', undefined, 200, 0, -1, 3, 1, 'ok');
+  log.flush();
+  const last = JSON.parse(s.text().trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+  t.same(last, { level: 30, time: 1, pid: 4242, type: 'access', req_id: 'id', method: 'GET', path: long, route: 'r', pool: 'p', status: 200, bytes: 0, duration_ms: 3, attempts: 1, outcome: 'ok' });
+});
+
+function sorted(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
