@@ -28,7 +28,6 @@ export interface ChunkSink {
 
 /** Bytes per chunk; the destination's `maxWrite` must be at least this (see the daemon). */
 export const ACCESS_CHUNK = 256 * 1024;
-const CHUNK = ACCESS_CHUNK;
 
 /** pino's numeric level for `info`, the level access lines are written at. */
 const INFO = 30;
@@ -58,7 +57,7 @@ export class AccessLog {
   private readonly pidPart: Buffer;
   /** Bytes of a line apart from its strings' (see FIXED). */
   private readonly fixed: number;
-  private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK);
+  private chunk: Buffer = Buffer.allocUnsafeSlow(ACCESS_CHUNK);
   private used = 0;
   // Method, route, pool, backend and outcome repeat from line to line: encode each value once.
   private readonly method = new LastBytes();
@@ -116,9 +115,9 @@ export class AccessLog {
       this.fixed + 6 * (requestId.length + method.length + path.length + route.length + pool.length + (backend?.length ?? 0) + outcome.length);
     // A line longer than the buffer is written into one of its own, handed over whole.
     let kept: Buffer | undefined;
-    if (this.used + bound > CHUNK) {
+    if (this.used + bound > ACCESS_CHUNK) {
       this.flush();
-      if (bound > CHUNK) {
+      if (bound > ACCESS_CHUNK) {
         kept = this.chunk;
         this.chunk = Buffer.allocUnsafe(bound);
       }
