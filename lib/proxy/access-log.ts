@@ -34,37 +34,51 @@ const INFO = 30;
 
 /** Bytes of an ASCII string. */
 const ascii = (text: string) => Buffer.from(text, 'latin1');
+/** The UTF-8 bytes of a string's JSON. */
+const json = (value: string) => Buffer.from(JSON.stringify(value));
 
 const K_TIME = ascii(`{"level":${INFO},"time":`);
-const K_METHOD = ascii(',"method":');
-const K_PATH = ascii(',"path":');
-const K_ROUTE = ascii(',"route":');
-const K_POOL = ascii(',"pool":');
-const K_BACKEND = ascii(',"backend":');
-const K_STATUS = ascii(',"status":');
 const K_BYTES = ascii(',"bytes":');
 const K_TTFB = ascii(',"ttfb_ms":');
 const K_DURATION = ascii(',"duration_ms":');
 const K_ATTEMPTS = ascii(',"attempts":');
-const K_OUTCOME = ascii(',"outcome":');
-const END = ascii('}\n');
-/** Bytes of the fixed parts of a line, and a bound for each number (a safe integer or its String()). */
+/**
+ * Bytes of the fixed parts of a line (names, punctuation), and a bound for each number (a
+ * safe integer or its String()), so that `fixed + 6 × (string lengths)` bounds a line.
+ */
 const FIXED =
-  K_TIME.length + K_METHOD.length + K_PATH.length + K_ROUTE.length + K_POOL.length + K_BACKEND.length + K_STATUS.length +
-  K_BYTES.length + K_TTFB.length + K_DURATION.length + K_ATTEMPTS.length + K_OUTCOME.length + END.length + 6 * 24 + 6 * 2;
+  K_TIME.length + ',"method":,"path":,"route":,"pool":,"backend":,"status":'.length + K_BYTES.length + K_TTFB.length +
+  K_DURATION.length + K_ATTEMPTS.length + ',"outcome":}\n'.length + 6 * 24 + 9 * 2;
+/** Cached segments are dropped wholesale past this many (backend ids churn with discovery). */
+const SEGMENTS_MAX = 1024;
+
+/** The bytes of `,"route":R,"pool":P[,"backend":B],"status":`, for one backend of one route and pool. */
+interface Placement {
+  route: string;
+  pool: string;
+  backend: string | undefined;
+  bytes: Buffer;
+}
 
 export class AccessLog {
+  /** `,"pid":N,"type":"access","req_id":`. */
   private readonly pidPart: Buffer;
   /** Bytes of a line apart from its strings' (see FIXED). */
   private readonly fixed: number;
   private chunk: Buffer = Buffer.allocUnsafeSlow(ACCESS_CHUNK);
   private used = 0;
-  // Method, route, pool, backend and outcome repeat from line to line: encode each value once.
-  private readonly method = new LastBytes();
-  private readonly route = new LastBytes();
-  private readonly pool = new LastBytes();
-  private readonly backend = new LastBytes();
-  private readonly outcome = new LastBytes();
+  // What repeats from line to line is encoded once, in segments of a line that end and
+  // begin with the fixed parts around it: a line is then 9 copies, 5 numbers and the
+  // request id.
+  /** `{"level":30,"time":T,"pid":…,"req_id":` for the last time seen (many lines share a millisecond). */
+  private head = Buffer.alloc(0);
+  private headTime = Number.NaN;
+  private readonly methods = new Map<string, Buffer>();
+  private readonly placements = new Map<string, Placement>();
+  private readonly outcomes = new Map<string, Buffer>();
+  /** The last path, as a JSON string (requests mostly go to one or two paths). */
+  private path = '';
+  private pathBytes = json('');
 
   constructor(
     private readonly dest: ChunkSink,
@@ -122,23 +136,17 @@ export class AccessLog {
         this.chunk = Buffer.allocUnsafe(bound);
       }
     }
-    this.put(K_TIME);
-    this.putNumber(time);
-    this.put(this.pidPart);
+    if (time !== this.headTime) this.encodeHead(time);
+    else this.put(this.head);
     this.putString(requestId);
-    this.put(K_METHOD);
-    this.put(this.method.bytes(method));
-    this.put(K_PATH);
-    this.putString(path);
-    this.put(K_ROUTE);
-    this.put(this.route.bytes(route));
-    this.put(K_POOL);
-    this.put(this.pool.bytes(pool));
-    if (backend !== undefined) {
-      this.put(K_BACKEND);
-      this.put(this.backend.bytes(backend));
+    this.put(this.methods.get(method) ?? segment(this.methods, method, `,"method":${JSON.stringify(method)},"path":`));
+    if (path !== this.path) {
+      this.path = path;
+      this.pathBytes = json(path);
     }
-    this.put(K_STATUS);
+    this.put(this.pathBytes);
+    const placed = this.placements.get(backend ?? '');
+    this.put(placed !== undefined && placed.route === route && placed.pool === pool && placed.backend === backend ? placed.bytes : this.place(route, pool, backend));
     this.putNumber(status);
     this.put(K_BYTES);
     this.putNumber(bytes);
@@ -150,14 +158,32 @@ export class AccessLog {
     this.putNumber(durationMs);
     this.put(K_ATTEMPTS);
     this.putNumber(attempts);
-    this.put(K_OUTCOME);
-    this.put(this.outcome.bytes(outcome));
-    this.put(END);
+    this.put(this.outcomes.get(outcome) ?? segment(this.outcomes, outcome, `,"outcome":${JSON.stringify(outcome)}}\n`));
     if (kept) {
       this.dest.write(this.chunk.subarray(0, this.used));
       this.chunk = kept;
       this.used = 0;
     }
+  }
+
+  private encodeHead(time: number): void {
+    // Encoded where the line goes, then kept: the head is what the chunk now holds.
+    const start = this.used;
+    this.put(K_TIME);
+    this.putNumber(time);
+    this.put(this.pidPart);
+    // Sized to fit (the length changes only with the number of digits of the time).
+    if (this.head.length !== this.used - start) this.head = Buffer.allocUnsafeSlow(this.used - start);
+    this.chunk.copy(this.head, 0, start, this.used);
+    this.headTime = time;
+  }
+
+  private place(route: string, pool: string, backend: string | undefined): Buffer {
+    const text = `,"route":${JSON.stringify(route)},"pool":${JSON.stringify(pool)}${backend === undefined ? '' : `,"backend":${JSON.stringify(backend)}`},"status":`;
+    if (this.placements.size >= SEGMENTS_MAX) this.placements.clear();
+    const bytes = Buffer.from(text);
+    this.placements.set(backend ?? '', { route, pool, backend, bytes });
+    return bytes;
   }
 
   private put(bytes: Uint8Array): void {
@@ -167,23 +193,36 @@ export class AccessLog {
 
   /** A safe integer in decimal digits; anything else as String() gives it (as a template would). */
   private putNumber(n: number): void {
-    const buf = this.chunk;
     if (!Number.isSafeInteger(n)) {
-      this.used += buf.write(String(n), this.used, 'latin1');
+      this.used += this.chunk.write(String(n), this.used, 'latin1');
       return;
     }
     if (n < 0) {
-      buf[this.used++] = 0x2d; // -
+      this.chunk[this.used++] = 0x2d; // -
       n = -n;
     }
-    let digits = 1;
-    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    if (n < 1e9) {
+      this.putDigits(n, 0);
+      return;
+    }
+    // A time in ms, or bytes beyond 1 GB: two int32 halves, so no step needs float division.
+    const high = Math.floor(n / 1e9);
+    this.putDigits(high, 0);
+    this.putDigits(n - high * 1e9, 9);
+  }
+
+  /** `n` (0 ≤ n < 1e9) in decimal, left-padded with zeros to `width` digits. */
+  private putDigits(n: number, width: number): void {
+    const buf = this.chunk;
+    let digits = n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : 9;
+    if (digits < width) digits = width;
     let at = this.used + digits;
     this.used = at;
-    do {
-      buf[--at] = 0x30 + (n % 10);
-      n = Math.floor(n / 10);
-    } while (n > 0);
+    for (let i = 0; i < digits; i++) {
+      const q = (n / 10) | 0;
+      buf[--at] = 0x30 + n - q * 10;
+      n = q;
+    }
   }
 
   /** A JSON string: printable ASCII byte by byte; anything else through JSON.stringify and UTF-8. */
@@ -205,16 +244,10 @@ export class AccessLog {
   }
 }
 
-/** The UTF-8 bytes of a string's JSON, remembering the last string. */
-class LastBytes {
-  private value: string | undefined;
-  private encoded = Buffer.alloc(0);
-
-  bytes(value: string): Buffer {
-    if (value !== this.value) {
-      this.value = value;
-      this.encoded = Buffer.from(JSON.stringify(value));
-    }
-    return this.encoded;
-  }
+/** Encode and remember a segment of text under `key`, forgetting them all past SEGMENTS_MAX. */
+function segment(cache: Map<string, Buffer>, key: string, text: string): Buffer {
+  if (cache.size >= SEGMENTS_MAX) cache.clear();
+  const bytes = Buffer.from(text);
+  cache.set(key, bytes);
+  return bytes;
 }

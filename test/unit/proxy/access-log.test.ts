@@ -66,6 +66,9 @@ t.test('names that change from line to line are each escaped for their own line'
     ['GET', 'r"1', 'p\\1', 'b1'],
     ['POST', 'r2', 'p\\1', 'b"2'],
     ['GET', 'r"1', 'p2', 'b1'],
+    ['GET', 'r"1', 'p2', ''],
+    ['GET', 'r"1', 'p2', undefined],
+    ['GET', 'r"1', 'p2', ''],
   ] as const;
   for (const [method, route, pool, backend] of rows) log.write(Date.now(), method, '/x', 'id', route, pool, backend, 200, 0, 1, 1, 1, 'ok');
   log.flush();
@@ -97,7 +100,7 @@ t.test('every string and number is written as JSON.stringify would (fast path an
   let seed = 7;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
   const text = () => Array.from({ length: rnd(12) }, () => pieces[rnd(pieces.length)]).join('');
-  const numbers = [0, 7, 10, 99, 100, 1234567890123, -5, 2 ** 53 - 1, 2 ** 53 + 2, 1.5, -0.25];
+  const numbers = [0, 7, 10, 99, 100, 999_999_999, 1e9, 1e9 + 5, 1234567890123, 1_700_000_000_007, -5, -1e9 - 1, 2 ** 53 - 1, 2 ** 53 + 2, 1.5, -0.25];
   const s = sink();
   const log = new AccessLog(s, 4242);
   const expected: Record<string, unknown>[] = [];
