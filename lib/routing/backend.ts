@@ -1,13 +1,13 @@
 // One backend of a pool at run time: its connection pool, live counters and the state
 // that decides whether it may take new requests. The scheduler sees it as a BackendView;
 // the pool's health rules see it as a HealthView.
-import { Pool as UndiciPool } from 'undici';
 import type { Endpoint } from '../discovery/types';
 import type { BackendSignals, BackendView } from '../scheduling/types';
 import type { PoolConfig } from '../config/schema';
 import { BREAKER_STATE_VALUE, Circuit, type CircuitOptions } from '../health/circuit';
 import { SlowStart } from '../health/slow-start';
 import type { HealthView } from '../health/ejection-policy';
+import { ConnectionPool } from './connection-pool';
 
 export type BackendState = 'healthy' | 'unhealthy' | 'ejected' | 'half-open' | 'draining';
 
@@ -17,7 +17,7 @@ export class Backend implements BackendView, HealthView {
   /** "host:port" sent as Host upstream. */
   readonly authority: string;
   readonly origin: string;
-  readonly dispatcher: UndiciPool;
+  readonly dispatcher: ConnectionPool;
   inflight = 0;
   readonly signals: BackendSignals = { updatedAt: 0 };
   servesModels: ReadonlySet<string>;
@@ -45,14 +45,13 @@ export class Backend implements BackendView, HealthView {
     this.slowStart = new SlowStart(pool.slow_start);
     this.circuit = new Circuit(pool.outlier, pool.breaker, circuit);
     const t = pool.timeouts;
-    this.dispatcher = new UndiciPool(this.origin, {
+    this.dispatcher = new ConnectionPool(this.origin, {
       connect: { timeout: t.connect },
       // Per-request values are set on each dispatch; these are the pool's defaults.
       headersTimeout: t.first_byte,
       bodyTimeout: t.idle,
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 600_000,
-      pipelining: 1,
     });
   }
 
