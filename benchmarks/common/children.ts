@@ -41,14 +41,28 @@ export function spawnCommand(name: string, command: string, args: string[], logF
   }
 }
 
-/** Runs a forked script to its 'result' message and its exit; stops it if it takes too long. */
-export async function runForResult<T>(name: string, script: string, args: string[], timeoutMs: number): Promise<T> {
+/**
+ * Runs a forked script to its 'result' message and its exit; stops it if it takes too long.
+ * `onMessage` sees the script's other messages as they come (e.g. 'mark').
+ */
+export async function runForResult<T>(
+  name: string,
+  script: string,
+  args: string[],
+  timeoutMs: number,
+  onMessage?: (kind: string, value: unknown) => void,
+): Promise<T> {
   const started = forkScript(name, script, args);
+  const listener = (m: { kind?: string; value?: unknown }) => {
+    if (typeof m?.kind === 'string' && m.kind !== 'result') onMessage?.(m.kind, m.value);
+  };
+  if (onMessage) started.child.on('message', listener);
   try {
     const result = await expect<T>(started.child, 'result', timeoutMs);
     await Promise.race([started.exited, sleep(5000)]);
     return result;
   } finally {
+    started.child.off('message', listener);
     await stop(started);
   }
 }

@@ -1,5 +1,6 @@
 // The named scenarios. Each runs its load generator in a child process against one setup
-// and returns its figures; the proxy's CPU time is read from /proc before and after.
+// and returns its figures; the proxy's CPU time is read from /proc at the start and end
+// of the generator's measured window.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forkScript, runForResult, stop } from '../common/children';
@@ -36,11 +37,19 @@ export interface Scenario {
 
 const script = (name: string) => join(__dirname, name);
 
-/** Runs the load generator `name` to its result, with the proxy's CPU µs spent meanwhile. */
+/**
+ * Runs the load generator `name` to its result, with the proxy's CPU µs spent meanwhile:
+ * between the generator's two 'mark' messages when it sends them (its measured window),
+ * else over its whole run.
+ */
 async function load<T>(setup: Running, name: string, args: string[], knobs: Knobs): Promise<[T, number]> {
+  const marks: number[] = [];
   const before = cpuMicros(setup.pid);
-  const result = await runForResult<T>(name, script(`${name}.js`), args, (knobs.seconds + 30) * 1000);
-  return [result, cpuMicros(setup.pid) - before];
+  const result = await runForResult<T>(name, script(`${name}.js`), args, (knobs.seconds + 30) * 1000, (kind) => {
+    if (kind === 'mark') marks.push(cpuMicros(setup.pid));
+  });
+  const after = cpuMicros(setup.pid);
+  return [result, marks.length === 2 ? marks[1]! - marks[0]! : after - before];
 }
 
 const percentiles = (key: string, what: string): Metric[] => [
