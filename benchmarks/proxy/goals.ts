@@ -1,4 +1,5 @@
 // The issue's targets for Switchyard, checked against one run's figures.
+import { median, percentile } from '../common/stats';
 import type { Samples } from './samples';
 import type { Scenario } from './scenarios';
 import { bare } from './setups/bare';
@@ -26,11 +27,20 @@ export const GOALS: Goal[] = [
   { text: 'RSS per idle connection ≤ 20 KiB', scenario: 'idle-1000', metric: 'kib', max: 20 },
 ];
 
+/**
+ * PASS or FAIL when the middle half of the rounds agrees (their 25th and 75th percentile
+ * are on the same side of the target); 'within noise' when the target lies between them:
+ * this run cannot tell, whatever side its median fell on (its median is still shown).
+ */
+export type Outcome = 'PASS' | 'FAIL' | 'within noise';
+
 export interface Verdict {
   goal: Goal;
-  /** Switchyard's figure, or its ratio to the reference setup. */
+  /** Switchyard's figure, or its ratio to the reference setup: the median over the rounds. */
   measured?: number;
-  pass?: boolean;
+  /** The 25th and 75th percentile of the per-round figures (or ratios). */
+  spread?: [number, number];
+  outcome?: Outcome;
   /** Why it could not be checked. */
   skipped?: string;
 }
@@ -38,11 +48,13 @@ export interface Verdict {
 export function check(goal: Goal, samples: Samples): Verdict {
   if (!samples.has(goal.scenario, switchyard.name)) return { goal, skipped: `no ${switchyard.name} figure` };
   if (goal.relativeTo && !samples.has(goal.scenario, goal.relativeTo)) return { goal, skipped: `no ${goal.relativeTo} figure` };
-  const measured = goal.relativeTo
-    ? samples.ratio(goal.scenario, switchyard.name, goal.relativeTo, goal.metric)
-    : samples.median(goal.scenario, switchyard.name, goal.metric);
-  const pass = (goal.min === undefined || measured >= goal.min) && (goal.max === undefined || measured <= goal.max);
-  return { goal, measured, pass };
+  const perRound = goal.relativeTo
+    ? samples.ratios(goal.scenario, switchyard.name, goal.relativeTo, goal.metric)
+    : samples.values(goal.scenario, switchyard.name, goal.metric);
+  const spread: [number, number] = [percentile(perRound, 25), percentile(perRound, 75)];
+  const meets = (x: number) => (goal.min === undefined || x >= goal.min) && (goal.max === undefined || x <= goal.max);
+  const outcome: Outcome = meets(spread[0]) && meets(spread[1]) ? 'PASS' : !meets(spread[0]) && !meets(spread[1]) ? 'FAIL' : 'within noise';
+  return { goal, measured: median(perRound), spread, outcome };
 }
 
 /** The ratios printed after the tables: [numerator, denominator] setup names. */

@@ -26,8 +26,10 @@ export function ratioTable(scenarios: Scenario[], samples: Samples): string {
 export function goalTable(samples: Samples): string {
   const rows = GOALS.filter((goal) => samples.has(goal.scenario)).map((goal) => {
     const v = check(goal, samples);
-    const measured = v.measured === undefined ? '—' : goal.relativeTo ? `${fmt(v.measured, 3)}×` : fmt(v.measured, 1);
-    return [goal.text, measured, v.skipped ? `skipped: ${v.skipped}` : v.pass ? 'PASS' : 'FAIL'];
+    const show = (x: number) => (goal.relativeTo ? `${fmt(x, 3)}×` : fmt(x, 1));
+    const measured = v.measured === undefined ? '—' : show(v.measured);
+    const spread = v.spread === undefined ? '—' : v.spread[0] === v.spread[1] ? show(v.spread[0]) : `${show(v.spread[0])} – ${show(v.spread[1])}`;
+    return [goal.text, measured, spread, v.skipped ? `skipped: ${v.skipped}` : v.outcome!];
   });
-  return formatTable(['Switchyard target', 'measured', 'verdict'], rows);
+  return formatTable(['Switchyard target', 'measured (median)', 'rounds 25–75%', 'verdict'], rows);
 }

@@ -25,13 +25,23 @@ export class Samples {
 
   /** The median of `metric` over the rounds; NaN when the setup has no figure. */
   median(scenario: string, setup: string, metric: string): number {
-    return median(this.rounds(scenario, setup).flatMap((f) => (f ? [f[metric]] : [])));
+    return median(this.values(scenario, setup, metric));
   }
 
   /** The median over the rounds of a's figure ÷ b's figure in the same round. */
   ratio(scenario: string, a: string, b: string, metric: string): number {
+    return median(this.ratios(scenario, a, b, metric));
+  }
+
+  /** a's figure ÷ b's figure, round by round (rounds where either has none left out). */
+  ratios(scenario: string, a: string, b: string, metric: string): number[] {
     const bs = this.rounds(scenario, b);
-    return median(this.rounds(scenario, a).flatMap((fa, round) => (fa && bs[round] ? [fa[metric] / bs[round][metric]] : [])));
+    return this.rounds(scenario, a).flatMap((fa, round) => (fa && bs[round] ? [fa[metric] / bs[round][metric]] : []));
+  }
+
+  /** `metric` round by round. */
+  values(scenario: string, setup: string, metric: string): number[] {
+    return this.rounds(scenario, setup).flatMap((f) => (f ? [f[metric]] : []));
   }
 
   private rounds(scenario: string, setup: string): (Figures | undefined)[] {
