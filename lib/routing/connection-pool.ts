@@ -6,7 +6,9 @@
 // per request (once to pick one, once to learn whether any is left), so each request costs
 // O(connections). An inference backend holds hundreds of long streams at once: at 256
 // concurrent requests the scans are ≈ 10k instructions per request, more than Switchyard's
-// own per-request work. Here taking a free connection is a pop and freeing one a push.
+// own per-request work. (undici 8 drops the second scan, nodejs/undici#5149; the first
+// stays. akka-http fixed the same O(n) hot spot by tracking idle slots, akka-http#3357.)
+// Here taking a free connection is a pop and freeing one a push.
 //
 // The stack is LIFO: the most recently used connection is reused first (it is the one
 // most likely still open), and those at the bottom age out through the keep-alive timeout
