@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { forkScript, stopAll } from '../common/children';
 import { expect } from '../common/ipc';
 import { fmt } from '../common/table';
+import { roundOrder } from '../common/order';
 import { profileReport } from './profile';
 import { goalTable, ratioTable, scenarioTable } from './report';
 import { Samples } from './samples';
@@ -51,7 +52,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const rotate = <T>(list: T[], by: number) => [...list.slice(by % list.length), ...list.slice(0, by % list.length)];
 
 async function startSetups(env: SetupEnv): Promise<Map<Setup, Running>> {
   const running = new Map<Setup, Running>();
@@ -67,11 +67,12 @@ async function startSetups(env: SetupEnv): Promise<Map<Setup, Running>> {
   return running;
 }
 
-/** Runs `scenario` on every setup, `rounds` times in rotating order. */
+/** Runs `scenario` on every setup, `rounds` times, in the order of a balanced Latin square (see common/order). */
 async function measure(scenario: Scenario, running: Map<Setup, Running>, samples: Samples): Promise<void> {
   const n = scenario.once ? 1 : rounds;
   for (let round = 0; round < n; round++) {
-    for (const [setup, r] of rotate([...running], round)) {
+    const list = [...running];
+    for (const [setup, r] of roundOrder(list.length, round).map((i) => list[i]!)) {
       try {
         const figures = await scenario.run(r, knobs);
         samples.add(scenario.name, setup.name, round, figures);
