@@ -47,8 +47,9 @@ export class ConnectionPool extends Dispatcher {
   /** Never busy: a request that finds no free connection gets a new one. */
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const client = this.free.pop() ?? this.open();
-    // A Client with a request in flight answers false and emits 'drain' when it is free
-    // again; true means it took nothing (closed: it failed the request through `handler`).
+    // With a request queued or running (pipelining 1) a Client answers false and emits
+    // 'drain' once it is free again; it answers false too when it refused the request
+    // (closed: the error went to `handler`). True would mean it can take another now.
     if (client.dispatch(opts, handler) && !this.ending) this.free.push(client);
     return true;
   }
