@@ -52,7 +52,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-
 async function startSetups(env: SetupEnv): Promise<Map<Setup, Running>> {
   const running = new Map<Setup, Running>();
   for (const setup of setups) {

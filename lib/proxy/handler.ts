@@ -3,7 +3,6 @@
 // byte, then log and count. Everything the request uses comes from the one Generation
 // (config + route table) it read at its start.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { PRIORITIES, type Config, type Priority } from '../config/schema';
 import type { RouteTable, CompiledRoute } from '../routing/table';
 import type { PoolRuntime } from '../routing/pool';
@@ -181,7 +180,7 @@ class Exchange implements BodyOwner, AttemptOwner, Waiter {
     const pool = (stickyKey !== undefined ? route.split.pickSticky(stickyKey) : route.split.pick()).target;
     this.pool = pool;
     if (route.limiter) {
-      const key = headerText(req, route.rateLimit!.key_header) ?? peerAddress(req.socket);
+      const key = headerText(req, route.rateLimit!.key_header) ?? req.socket.remoteAddress ?? '';
       const verdict = route.limiter.take(key, estimateTokens(body));
       if (!verdict.ok) {
         this.rt.metrics.shedded(pool.name, 'rate_limit');
@@ -278,7 +277,7 @@ class Exchange implements BodyOwner, AttemptOwner, Waiter {
           req.headers.connection,
           // No upstreamHost: undici writes `host: ${backend.authority}` from the origin
           // (a header of ours would cost a validation and a server-name parse per request).
-          { requestId: this.id, clientIp: peerAddress(req.socket), proto: 'http', clientHost: req.headers.host },
+          { requestId: this.id, clientIp: req.socket.remoteAddress ?? '', proto: 'http', clientHost: req.headers.host },
           this.overrideLength,
         ),
         body: this.payload,
@@ -407,14 +406,6 @@ class ProxiedRequest implements SchedulingRequest {
     if (this.rendered === undefined) this.rendered = renderPrompt(this.json) ?? null;
     return this.rendered ?? undefined;
   }
-}
-
-const kPeer = Symbol('switchyard.peer');
-type PeerCached = Socket & { [kPeer]?: string };
-
-/** The client's address, read once per connection (Node's getter asks the socket every time). */
-function peerAddress(socket: PeerCached): string {
-  return (socket[kPeer] ??= socket.remoteAddress ?? '');
 }
 
 function onTotalTimeout(x: Exchange): void {
