@@ -39,8 +39,7 @@ t.test('timeouts', async (t) => {
     const r = await pending;
     t.equal(r.status, 504);
     t.equal(r.json().error.code, 'upstream_timeout_first_byte');
-    await held.recorded.closed;
-    t.pass('the upstream request was aborted');
+    t.type(await held.recorded.closed, 'number', 'the upstream request was aborted: the backend saw its connection close');
   });
 
   t.test('first byte: headers sent but no token either gets 504 (the head was held back)', async (t) => {

@@ -110,8 +110,8 @@ t.test('hardening', async (t) => {
 
 const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
 if (analyze.error) {
+  // Nothing to assert without it: the tests above checked the unit by parsing it.
   t.comment(`systemd-analyze is not available (${analyze.error.message}): the unit was checked by parsing only`);
-  t.pass('unit checked by parsing; systemd-analyze verify not available here');
 } else {
   t.test('systemd-analyze verify finds nothing to say', async (t) => {
     // verify insists that ExecStart's binary exists: check a copy whose ExecStart names a
