@@ -34,7 +34,7 @@ const { values: opts, positionals } = parseArgs({
   },
 });
 
-const knobs: Knobs = { seconds: Number(opts.seconds), events: Number(opts.events) };
+const knobs: Knobs = { seconds: Number(opts.seconds), events: Number(opts.events), interval: Number(opts.interval) };
 const rounds = opts.profile ? 1 : Number(opts.rounds);
 const wanted = opts.profile ? ['switchyard', 'bare'] : (opts.setups?.split(',') ?? []);
 const named = (s: Setup, w: string) => s.name.toLowerCase().startsWith(w.toLowerCase());

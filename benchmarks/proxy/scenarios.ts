@@ -23,6 +23,8 @@ export interface Knobs {
   seconds: number;
   /** Events per SSE stream. */
   events: number;
+  /** Milliseconds between a stream's events (the backend's pace). */
+  interval: number;
 }
 
 export interface Scenario {
@@ -75,10 +77,16 @@ function small(connections: number): Scenario {
   };
 }
 
-function sse(streams: number): Scenario {
+/**
+ * `streams` concurrent SSE streams, kept open back to back. Steady (the default): their
+ * starts spread evenly over one stream's length, as independent clients' are, and measured
+ * after that ramp. Burst: all started at once; equal-length streams then stay in step, so
+ * each round of requests reaches the proxy together (see load-sse.ts).
+ */
+function sse(streams: number, burst = false): Scenario {
   return {
-    name: `sse-${streams}`,
-    title: `${streams} concurrent SSE streams`,
+    name: burst ? `sse-burst-${streams}` : `sse-${streams}`,
+    title: burst ? `${streams} SSE streams started at once and kept in step` : `${streams} concurrent SSE streams, starts spread over a stream's length`,
     metrics: [
       { key: 'eps', label: 'events/s', decimals: 0 },
       ...percentiles('ttfb', 'first byte'),
@@ -86,7 +94,8 @@ function sse(streams: number): Scenario {
       { key: 'failed', label: 'failed streams', decimals: 0 },
     ],
     async run(setup, knobs) {
-      const args = [setup.origin, String(streams), String(knobs.seconds), String(knobs.events)];
+      const stagger = burst ? 0 : (knobs.events * knobs.interval) / streams;
+      const args = [setup.origin, String(streams), String(knobs.seconds), String(knobs.events), String(stagger)];
       const [r, cpu] = await load<SseLoadResult>(setup, 'load-sse', args, knobs);
       return { eps: r.events / r.seconds, ttfb50: r.ttfbP50Ms, ttfb99: r.ttfbP99Ms, cpu: cpu / r.events, failed: r.failed };
     },
@@ -126,4 +135,4 @@ function idle(connections: number): Scenario {
   };
 }
 
-export const SCENARIOS: Scenario[] = [idle(1000), small(64), small(256), sse(64)];
+export const SCENARIOS: Scenario[] = [idle(1000), small(64), small(256), sse(64), sse(64, true)];
