@@ -9,8 +9,8 @@
 // the parent at the two 'mark' messages).
 // STAGGER_MS = 0 (burst): every worker starts at once. The streams all have the same
 // length, so they stay in step: each round of 64 requests reaches the proxy together, and
-// the first byte measures queueing behind the rest of the burst (session 5 measured 10–20
-// other streams opened within ±1 ms of each stream). The whole run is measured.
+// the first byte measures queueing behind the rest of the burst (session 5 measured 7–21,
+// on average, other streams opened within ±1 ms of each stream). The whole run is measured.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
