@@ -59,7 +59,7 @@ export async function runForResult<T>(
   if (onMessage) started.child.on('message', listener);
   try {
     const result = await expect<T>(started.child, 'result', timeoutMs);
-    await Promise.race([started.exited, sleep(5000)]);
+    await Promise.race([started.exited, sleep(5000, undefined, { ref: false })]);
     return result;
   } finally {
     started.child.off('message', listener);
@@ -80,7 +80,8 @@ export async function stop(started: Started, graceMs = 5000): Promise<void> {
   if (!live.has(started)) return;
   const tree = processTree(started.pid);
   signal(started.pid, 'SIGTERM');
-  await Promise.race([started.exited, sleep(graceMs)]);
+  // Unref'd: a grace timer must not keep the caller's process alive once the child is gone.
+  await Promise.race([started.exited, sleep(graceMs, undefined, { ref: false })]);
   for (const pid of tree) signal(pid, 'SIGKILL');
   await started.exited;
 }
