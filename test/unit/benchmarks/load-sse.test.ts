@@ -3,7 +3,7 @@
 // proxy's CPU is read at the marks) and counts only what falls in it.
 import t from 'tap';
 import { join } from 'node:path';
-import { forkScript, stop, type Started } from '../../../benchmarks/common/children';
+import { forkScript, runForResult, stop, type Started } from '../../../benchmarks/common/children';
 import { expect } from '../../../benchmarks/common/ipc';
 import type { SseLoadResult } from '../../../benchmarks/proxy/load-sse';
 
@@ -25,15 +25,10 @@ t.teardown(() => stop(backend));
 async function load(seconds: number, staggerMs: number): Promise<{ result: SseLoadResult; marks: number[] }> {
   const marks: number[] = [];
   const args = [origin, String(STREAMS), String(seconds), String(EVENTS), String(staggerMs)];
-  const child = forkScript('load-sse', join(DIR, 'load-sse.js'), args);
-  child.child.on('message', (m: { kind?: string; value?: unknown }) => {
-    if (m.kind === 'mark') marks.push(m.value as number);
+  const result = await runForResult<SseLoadResult>('load-sse', join(DIR, 'load-sse.js'), args, 20_000, (kind, value) => {
+    if (kind === 'mark') marks.push(value as number);
   });
-  try {
-    return { result: await expect<SseLoadResult>(child.child, 'result', 20_000), marks };
-  } finally {
-    await stop(child);
-  }
+  return { result, marks };
 }
 
 t.test('burst: every stream is measured, all its events counted, no marks', async (t) => {
