@@ -26,9 +26,15 @@ function track(name: string, child: ChildProcess): Started {
   return started;
 }
 
-/** Forks a compiled Node script with an IPC channel; its output goes to ours. */
-export function forkScript(name: string, script: string, args: string[] = [], execArgv: string[] = []): Started {
-  return track(name, fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+/** Forks a compiled Node script with an IPC channel; its output goes to ours, or is appended to `logFile`. */
+export function forkScript(name: string, script: string, args: string[] = [], execArgv: string[] = [], logFile?: string): Started {
+  if (!logFile) return track(name, fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const fd = openSync(logFile, 'a');
+  try {
+    return track(name, fork(script, args, { execArgv, stdio: ['ignore', fd, fd, 'ipc'] }));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Spawns a command with stdout and stderr appended to `logFile`. */

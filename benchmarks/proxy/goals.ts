@@ -2,7 +2,7 @@
 import { median, percentile } from '../common/stats';
 import type { Samples } from './samples';
 import type { Scenario } from './scenarios';
-import { bare } from './setups/bare';
+import { bare, bareInDaemon } from './setups/bare';
 import { haproxy } from './setups/haproxy';
 import { nginx } from './setups/nginx';
 import { switchyard, switchyardNoLog } from './setups/switchyard';
@@ -63,6 +63,8 @@ export function check(goal: Goal, samples: Samples): Verdict {
 export const RATIOS: [string, string][] = [
   [switchyard.name, bare.name],
   [switchyardNoLog.name, bare.name],
+  [bareInDaemon.name, bare.name],
+  [switchyard.name, bareInDaemon.name],
   [switchyard.name, haproxy.name],
   [switchyard.name, nginx.name],
   [bare.name, haproxy.name],

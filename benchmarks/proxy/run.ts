@@ -2,8 +2,10 @@
 // side in one run, with the scenarios interleaved round by round (the machine is noisy).
 //   node dist/benchmarks/proxy/run.js [SCENARIO...] [--seconds 2] [--rounds 4]
 //        [--events 64] [--interval 5] [--setups direct,switchyard,bare,haproxy,nginx] [--profile]
-// --setups also takes the opt-in variant "Switchyard (no access log)" by a prefix such as 'switchyard (':
-// what the access log costs.
+// --setups also takes the opt-in variants by a prefix that names no other column:
+// "Switchyard (no access log)" ('switchyard ('), what the access log costs; and
+// "bare Node (in Switchyard's process)" ('bare node ('), what the running daemon costs any
+// code in its process.
 // --profile runs Switchyard and the bare proxy under `node --cpu-prof` (small-64 unless a
 // scenario is named) and prints where each spends its CPU, and Switchyard's hot spots in lib/.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';

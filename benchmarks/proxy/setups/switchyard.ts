@@ -17,7 +17,8 @@ export function unitNodeFlags(unitText = readFileSync(UNIT, 'utf8')): string[] {
   return words.slice(1, script);
 }
 
-function config(port: number, adminPort: number, backend: string, access: boolean): string {
+/** The daemon's config in the bench: one round-robin pool of the bench's backend, one route for every path. */
+export function benchConfig(port: number, adminPort: number, backend: string, access: boolean): string {
   return `# written by benchmarks/proxy
 listen: { host: 127.0.0.1, port: ${port} }
 admin: { host: 127.0.0.1, port: ${adminPort} }
@@ -44,7 +45,7 @@ function switchyardSetup(name: string, access: boolean, optIn?: true): Setup {
         name: access ? 'switchyard' : 'switchyard-nolog',
         command: process.execPath,
         configFile: access ? 'switchyard.yaml' : 'switchyard-nolog.yaml',
-        config: (port: number) => config(port, adminPort, env.backend, access),
+        config: (port: number) => benchConfig(port, adminPort, env.backend, access),
         args: (file: string) => [...unitNodeFlags(), ...profile, BIN, 'start', '--config', file],
       };
       // A long grace: on SIGTERM it drains, and a profile is written only on a clean exit.
