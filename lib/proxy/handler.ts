@@ -22,7 +22,7 @@ import {
 import { acceptRequestId, upstreamRequestHeaders } from './headers';
 import { newRequestId } from './request-id';
 import { BodyReader, EMPTY_BODY, renderPrompt, rewriteModel, upstreamBody, type BodyOwner, type InspectedBody } from './body';
-import { sendError, sendJson } from './respond';
+import { lingerAfterResponse, sendError, sendJson } from './respond';
 import { Attempt, type AttemptOutcome, type AttemptOwner } from './forward';
 import type { AccessLog } from './access-log';
 import { backoffDelay, isRetryable } from '../health/retry';
@@ -362,8 +362,11 @@ class Exchange implements BodyOwner, AttemptOwner, Waiter {
   /** Answer an error in the OpenAI shape (unless the response started), then end. */
   private fail(err: unknown): void {
     if (this.ended) return;
-    // A body left unread on the socket would be parsed as the next request: close it.
-    this.status = sendError(this.res, err, this.id, this.rt.draining || !this.req.complete);
+    // A body left unread on the socket would be parsed as the next request: close it, but
+    // without a reset that could cost the client this answer (see lingerAfterResponse).
+    const unread = !this.req.complete && !this.res.headersSent;
+    this.status = sendError(this.res, err, this.id, this.rt.draining || unread);
+    if (unread) lingerAfterResponse(this.req);
     if (this.outcome === 'ok') this.outcome = 'rejected';
     this.end();
   }

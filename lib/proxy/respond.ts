@@ -1,5 +1,5 @@
 // Answers the proxy makes itself: OpenAI-style errors and small JSON documents.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { toSwitchyardError } from '../errors';
@@ -23,6 +23,38 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
   if (close) headers.connection = 'close';
   sendJson(res, e.status, e.toJSON(), headers);
   return e.status;
+}
+
+/** How long a connection closed after an early answer keeps reading what the client still sends. */
+export const LINGER_MS = 2_000;
+
+/**
+ * Close the connection after this response without resetting it, when the request's body
+ * was not read to its end (an early error). RFC 9112 §9.6: closing a socket with unread
+ * data makes the kernel send a reset, and a client still sending its body then often loses
+ * the response with it: undici reports EPIPE instead of the 413. So, as nginx's
+ * lingering_close does, the connection half-closes after the response (our FIN), goes on
+ * reading and dropping the rest of the body, and closes when the client does, or after
+ * `ms` at the latest. The response must carry `connection: close` (Node then calls
+ * `destroySoon()` once it is written, which this replaces for the one socket).
+ */
+export function lingerAfterResponse(req: IncomingMessage, ms = LINGER_MS): void {
+  const socket = req.socket;
+  if (socket.destroyed) return;
+  req.resume(); // drop the rest of the body as it arrives (no 'data' listener is left)
+  socket.destroySoon = lingeringDestroySoon.bind(socket, ms);
+}
+
+function lingeringDestroySoon(this: Socket, ms: number): void {
+  if (this.writable) this.end();
+  // The client's FIN ends it sooner: the server's socket 'end' handler destroys it.
+  const timer = setTimeout(destroySocket, ms, this);
+  timer.unref();
+  this.once('close', () => clearTimeout(timer));
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
 
 /**
