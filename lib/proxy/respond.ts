@@ -35,22 +35,21 @@ export const LINGER_MS = 2_000;
  * the response with it: undici reports EPIPE instead of the 413. So, as nginx's
  * lingering_close does, the connection half-closes after the response (our FIN), goes on
  * reading and dropping the rest of the body, and closes when the client does, or after
- * `ms` at the latest. The response must carry `connection: close` (Node then calls
- * `destroySoon()` once it is written, which this replaces for the one socket).
+ * LINGER_MS at the latest. The response must carry `connection: close`: Node then calls
+ * `destroySoon()` once it is written, which this replaces for the one socket (Node has no
+ * lingering close of its own).
  */
-export function lingerAfterResponse(req: IncomingMessage, ms = LINGER_MS): void {
-  const socket = req.socket;
-  if (socket.destroyed) return;
+export function lingerAfterResponse(req: IncomingMessage): void {
+  if (req.socket.destroyed) return;
   req.resume(); // drop the rest of the body as it arrives (no 'data' listener is left)
-  socket.destroySoon = lingeringDestroySoon.bind(socket, ms);
+  req.socket.destroySoon = lingeringDestroySoon;
 }
 
-function lingeringDestroySoon(this: Socket, ms: number): void {
+function lingeringDestroySoon(this: Socket): void {
   if (this.writable) this.end();
-  // The client's FIN ends it sooner: the server's socket 'end' handler destroys it.
-  const timer = setTimeout(destroySocket, ms, this);
-  timer.unref();
-  this.once('close', () => clearTimeout(timer));
+  // The client's FIN ends it sooner (the server's 'end' handler destroys the socket); a
+  // destroy after that is a no-op, and the timer is unref'd, so nothing needs clearing.
+  setTimeout(destroySocket, LINGER_MS, this).unref();
 }
 
 function destroySocket(socket: Socket): void {
