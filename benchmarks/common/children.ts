@@ -29,19 +29,19 @@ function track(name: string, child: ChildProcess): Started {
 /** Forks a compiled Node script with an IPC channel; its output goes to ours, or is appended to `logFile`. */
 export function forkScript(name: string, script: string, args: string[] = [], execArgv: string[] = [], logFile?: string): Started {
   if (!logFile) return track(name, fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const fd = openSync(logFile, 'a');
-  try {
-    return track(name, fork(script, args, { execArgv, stdio: ['ignore', fd, fd, 'ipc'] }));
-  } finally {
-    closeSync(fd);
-  }
+  return withLogFd(logFile, (fd) => track(name, fork(script, args, { execArgv, stdio: ['ignore', fd, fd, 'ipc'] })));
 }
 
 /** Spawns a command with stdout and stderr appended to `logFile`. */
 export function spawnCommand(name: string, command: string, args: string[], logFile: string): Started {
+  return withLogFd(logFile, (fd) => track(name, spawn(command, args, { stdio: ['ignore', fd, fd] })));
+}
+
+/** Opens `logFile` for appending for the child to inherit; our copy is closed once it has. */
+function withLogFd<T>(logFile: string, start: (fd: number) => T): T {
   const fd = openSync(logFile, 'a');
   try {
-    return track(name, spawn(command, args, { stdio: ['ignore', fd, fd] }));
+    return start(fd);
   } finally {
     closeSync(fd);
   }
