@@ -24,6 +24,14 @@ export interface TrackOptions {
   onResult?: (pass: boolean) => void;
 }
 
+/** What a pool needs of a checker: ActiveHealthChecker here, RemoteHealthChecker in a worker thread. */
+export interface HealthChecker {
+  track(id: string, baseUrl: string, onChange: (healthy: boolean) => void, opts?: TrackOptions): void;
+  untrack(id: string): void;
+  healthy(id: string): boolean | undefined;
+  stop(): Promise<void>;
+}
+
 export interface ActiveCheckerOptions {
   timers?: Timers;
   /** Returns [0, 1); drives the first-check spread and the jitter. */
@@ -44,7 +52,7 @@ interface Target {
   inflight?: AbortController;
 }
 
-export class ActiveHealthChecker {
+export class ActiveHealthChecker implements HealthChecker {
   private readonly targets = new Map<string, Target>();
   private readonly cfg: HealthConfig;
   private readonly timers: Timers;

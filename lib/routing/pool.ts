@@ -13,7 +13,8 @@ import type { PoolConfig, Priority } from '../config/schema';
 import type { DiscoverySource, Endpoint, EndpointSink } from '../discovery/types';
 import type { Decision, Scheduler, SchedulingRequest } from '../scheduling/types';
 import { SignalScraper } from '../scheduling';
-import { ActiveHealthChecker } from '../health/active-checker';
+import type { HealthChecker } from '../health/active-checker';
+import { RemoteHealthChecker } from '../health/remote-checker';
 import { classifyOutcome, type Admission } from '../health/circuit';
 import { mayEject, selectAvailable } from '../health/ejection-policy';
 import { AdmissionQueue, type ShedReason } from '../health/admission-queue';
@@ -67,7 +68,7 @@ export class PoolRuntime implements EndpointSink {
   private markReady!: () => void;
   private readonly source: DiscoverySource;
   private readonly logger: Logger;
-  private readonly checker?: ActiveHealthChecker;
+  private readonly checker?: HealthChecker;
   private readonly scraper?: SignalScraper;
   private readonly perBackendLimit: number;
   private readonly prewarmer?: Prewarmer;
@@ -86,7 +87,12 @@ export class PoolRuntime implements EndpointSink {
     this.retryStatuses = new Set(config.retries.on.filter((v): v is number => typeof v === 'number'));
     this.queue = new AdmissionQueue(config.queue, { onShed: (reason) => deps.onShed?.(name, reason) });
     this.perBackendLimit = config.breaker.max_requests_per_backend;
-    if (config.health.enabled) this.checker = new ActiveHealthChecker(config.health);
+    // In a worker thread: see lib/health/remote-checker.ts.
+    if (config.health.enabled) {
+      this.checker = new RemoteHealthChecker(config.health, {
+        onError: (err) => this.logger.error({ err }, 'health-check thread failed; restarting it'),
+      });
+    }
     // Pre-warming needs to know what is loaded, so it turns scraping on too.
     const prewarm = config.cold_start.prewarm;
     if ((deps.scrape || prewarm.length > 0) && config.scrape.enabled) {

@@ -1,0 +1,162 @@
+// Active health checks run in a worker thread, not on the data plane's.
+//
+// Why: a check is an HTTP request through undici, so it runs the same undici and Node
+// stream code as every proxied request, with other shapes (an Agent, `request()`'s
+// handler and body stream, a timer with a fractional delay). Each check then deoptimized
+// the data plane's hot functions (undici's Client, Request and writeH1, Node's Readable),
+// and V8 re-optimized them, in steady state: with one backend checked every 5 s, 60,000
+// proxied requests saw ≈ 270 optimizations and 42 deoptimizations, against ≈ 30 and 7
+// with checks off (`--trace-opt --trace-deopt`; see benchmarks/README.md, session 7).
+// In their own isolate, checks share no type feedback with the data plane.
+//
+// One worker serves every pool: it starts with the first checker and ends with the last,
+// and it is unref'd, so it never keeps the process alive. The verdicts live here, on the
+// main thread (the worker reports each check); if the worker dies, it is restarted after
+// RESTART_MS and every target is tracked again from its last verdict.
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { HealthConfig } from '../config/schema';
+import type { HealthChecker, TrackOptions } from './active-checker';
+import type { FromWorker, ToWorker } from './check-protocol';
+
+const WORKER_FILE = join(__dirname, 'check-worker.js');
+export const RESTART_MS = 1000;
+
+/** The shared worker thread and the checkers that use it. */
+export class CheckThread {
+  private current?: Worker;
+  private readonly checkers = new Map<number, RemoteHealthChecker>();
+  private nextId = 1;
+  private restartTimer?: NodeJS.Timeout;
+
+  /** The running worker, if any (for status and tests). */
+  get worker(): Worker | undefined {
+    return this.current;
+  }
+
+  open(c: RemoteHealthChecker): number {
+    const id = this.nextId++;
+    this.checkers.set(id, c);
+    this.send({ type: 'open', checker: id, cfg: c.cfg });
+    return id;
+  }
+
+  close(id: number): void {
+    if (!this.checkers.delete(id)) return;
+    if (this.checkers.size > 0) {
+      this.send({ type: 'close', checker: id });
+      return;
+    }
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const w = this.current;
+    this.current = undefined; // before terminate: its 'exit' is then not a crash
+    void w?.terminate();
+  }
+
+  /** Post to the worker, starting it if needed. Dropped while a restart is pending: the restart replays. */
+  send(m: ToWorker): void {
+    if (!this.current && !this.restartTimer) this.current = this.start();
+    this.current?.postMessage(m);
+  }
+
+  private start(): Worker {
+    const w = new Worker(WORKER_FILE, { name: 'switchyard-health-checks' });
+    w.unref();
+    w.on('message', (m: FromWorker) => this.checkers.get(m.checker)?.result(m));
+    w.on('error', (err) => {
+      for (const c of this.checkers.values()) c.onError?.(err);
+    });
+    w.on('exit', () => {
+      if (this.current !== w) return; // terminated by close()
+      this.current = undefined;
+      this.restartTimer = setTimeout(() => this.restart(), RESTART_MS).unref();
+    });
+    return w;
+  }
+
+  private restart(): void {
+    this.restartTimer = undefined;
+    if (this.checkers.size === 0) return;
+    this.current = this.start();
+    for (const [id, c] of this.checkers) c.replay(id);
+  }
+}
+
+/** The process's one health-check thread. */
+export const healthCheckThread = new CheckThread();
+
+interface Target {
+  seq: number;
+  url: string;
+  onChange: (healthy: boolean) => void;
+  onResult?: (pass: boolean) => void;
+  healthy: boolean;
+}
+
+export interface RemoteCheckerOptions {
+  /** The worker failed (it is restarted); for the pool's log. */
+  onError?: (err: Error) => void;
+  thread?: CheckThread;
+}
+
+/** ActiveHealthChecker's interface and semantics, run in the health-check thread. */
+export class RemoteHealthChecker implements HealthChecker {
+  readonly onError?: (err: Error) => void;
+  private readonly thread: CheckThread;
+  private readonly id: number;
+  private readonly targets = new Map<string, Target>();
+  private seq = 0;
+  private stopped = false;
+
+  constructor(
+    readonly cfg: HealthConfig,
+    opts: RemoteCheckerOptions = {},
+  ) {
+    this.onError = opts.onError;
+    this.thread = opts.thread ?? healthCheckThread;
+    this.id = this.thread.open(this);
+  }
+
+  track(id: string, baseUrl: string, onChange: (healthy: boolean) => void, opts: TrackOptions = {}): void {
+    if (this.stopped) return;
+    const t: Target = { seq: ++this.seq, url: baseUrl, onChange, onResult: opts.onResult, healthy: opts.initiallyHealthy ?? true };
+    this.targets.set(id, t);
+    this.sendTrack(this.id, id, t);
+  }
+
+  untrack(id: string): void {
+    if (this.targets.delete(id)) this.thread.send({ type: 'untrack', checker: this.id, id });
+  }
+
+  healthy(id: string): boolean | undefined {
+    return this.targets.get(id)?.healthy;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.targets.clear();
+    this.thread.close(this.id);
+  }
+
+  /** CheckThread: one check's result. Stale results (untracked, re-tracked) are dropped. */
+  result(m: FromWorker): void {
+    const t = this.targets.get(m.id);
+    if (!t || t.seq !== m.seq) return;
+    const changed = t.healthy !== m.healthy;
+    t.healthy = m.healthy;
+    if (changed) t.onChange(m.healthy);
+    t.onResult?.(m.pass);
+  }
+
+  /** CheckThread: the worker was restarted; open again and track every target from its verdict. */
+  replay(checker: number): void {
+    this.thread.send({ type: 'open', checker, cfg: this.cfg });
+    for (const [id, t] of this.targets) this.sendTrack(checker, id, t);
+  }
+
+  private sendTrack(checker: number, id: string, t: Target): void {
+    this.thread.send({ type: 'track', checker, id, seq: t.seq, url: t.url, initiallyHealthy: t.healthy });
+  }
+}

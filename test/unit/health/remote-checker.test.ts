@@ -1,0 +1,138 @@
+// The health checks' worker thread: the same verdicts as ActiveHealthChecker (whose own
+// tests cover the rules), reported across the thread, and the thread's life: one per
+// process, ended with its last checker, restarted with every target when it dies.
+import t from 'tap';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { CheckThread, RemoteHealthChecker, RESTART_MS } from '../../../lib/health/remote-checker';
+import type { HealthConfig } from '../../../lib/config/schema';
+
+const CFG: HealthConfig = { enabled: true, path: '/health', interval: 10, timeout: 5000, healthy_threshold: 2, unhealthy_threshold: 3, jitter: 0 };
+
+type Test = tap.Test;
+
+/** Records callbacks and lets a test await the next one. */
+function recorder<T>() {
+  const seen: T[] = [];
+  let waiting: ((v: T) => void) | undefined;
+  return {
+    seen,
+    push: (v: T) => {
+      seen.push(v);
+      const w = waiting;
+      waiting = undefined;
+      w?.(v);
+    },
+    next: () => new Promise<T>((resolve) => (waiting = resolve)),
+  };
+}
+
+/** A backend whose /health answers `state.status`; counts the checks it served. */
+async function backend(t: Test) {
+  const state = { status: 200, served: 0, paths: new Set<string>() };
+  const server = createServer((req, res) => {
+    state.paths.add(req.url ?? '');
+    state.served++;
+    res.statusCode = state.status;
+    res.end('ok');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+function checker(t: Test, thread: CheckThread, cfg: Partial<HealthConfig> = {}) {
+  const errors: Error[] = [];
+  const c = new RemoteHealthChecker({ ...CFG, ...cfg }, { thread, onError: (e) => errors.push(e) });
+  t.teardown(() => c.stop());
+  return { c, errors };
+}
+
+t.test('verdicts come back from the worker thread, with the thresholds applied there', async (t) => {
+  const thread = new CheckThread();
+  const b = await backend(t);
+  const { c, errors } = checker(t, thread);
+  const changes = recorder<boolean>();
+  const results = recorder<boolean>();
+  c.track('b1', b.url, changes.push, { onResult: results.push });
+  t.ok(thread.worker, 'the first checker started the thread');
+  t.equal(c.healthy('b1'), true, 'healthy until a check says otherwise');
+  t.equal(await results.next(), true, 'a passing check is reported');
+  t.same([...b.state.paths], ['/health'], 'the configured path on the tracked origin');
+  t.same(changes.seen, [], 'passes of a healthy backend change nothing');
+
+  b.state.status = 503;
+  t.equal(await changes.next(), false, 'down after failing checks');
+  t.equal(c.healthy('b1'), false);
+  t.same(results.seen.slice(-3), [false, false, false], 'after unhealthy_threshold (3) failures');
+
+  b.state.status = 200;
+  t.equal(await changes.next(), true, 'up again');
+  t.same(results.seen.slice(-2), [true, true], 'after healthy_threshold (2) passes');
+  t.same(errors, []);
+});
+
+t.test('an untracked backend gets no more callbacks; the others go on', async (t) => {
+  const thread = new CheckThread();
+  const b = await backend(t);
+  const { c } = checker(t, thread);
+  const gone = recorder<boolean>();
+  const kept = recorder<boolean>();
+  c.track('a', b.url, () => {}, { onResult: gone.push });
+  c.track('b', b.url, () => {}, { onResult: kept.push });
+  await gone.next();
+  c.untrack('a');
+  const after = gone.seen.length;
+  for (let i = 0; i < 5; i++) await kept.next();
+  t.equal(gone.seen.length, after, 'no result for the untracked backend while the other had five');
+  t.equal(c.healthy('a'), undefined);
+  t.equal(c.healthy('b'), true);
+});
+
+t.test('the thread ends with its last checker and starts again with the next', async (t) => {
+  const thread = new CheckThread();
+  const b = await backend(t);
+  const one = checker(t, thread).c;
+  const two = checker(t, thread).c;
+  one.track('x', b.url, () => {});
+  const w = thread.worker!;
+  const exited = once(w, 'exit');
+  await one.stop();
+  t.equal(thread.worker, w, 'still running for the other checker');
+  await two.stop();
+  t.equal(thread.worker, undefined, 'gone with the last one');
+  await exited;
+
+  const three = checker(t, thread).c;
+  const results = recorder<boolean>();
+  three.track('y', b.url, () => {}, { onResult: results.push });
+  t.not(thread.worker, w, 'a new thread');
+  t.equal(await results.next(), true, 'checking again');
+});
+
+t.test('a dead thread is restarted and tracks every target again from its last verdict', async (t) => {
+  const thread = new CheckThread();
+  const b = await backend(t);
+  const { c } = checker(t, thread);
+  const changes = recorder<boolean>();
+  const results = recorder<boolean>();
+  c.track('b1', b.url, changes.push, { onResult: results.push });
+  b.state.status = 500;
+  t.equal(await changes.next(), false, 'down before the crash');
+
+  const dead = thread.worker!;
+  const diedAt = Date.now();
+  await dead.terminate(); // not through close(): the thread treats it as a crash
+  t.equal(thread.worker, undefined, 'no thread until the restart');
+  b.state.status = 200;
+  // Replayed as unhealthy and never checked by the new thread: one pass brings it up.
+  t.equal(await changes.next(), true, 'up again after the restart');
+  t.ok(thread.worker && thread.worker !== dead, 'a new thread');
+  t.ok(Date.now() - diedAt >= RESTART_MS - 50, `restarted after about RESTART_MS (${RESTART_MS} ms), not in a tight loop`);
+  t.equal(c.healthy('b1'), true);
+});
