@@ -21,6 +21,11 @@ import type { FromWorker, ToWorker } from './check-protocol';
 
 const WORKER_FILE = join(__dirname, 'check-worker.js');
 export const RESTART_MS = 1000;
+/**
+ * Checks allocate little; without a cap the thread's young generation would take the
+ * process's (the unit's --max-semi-space-size applies to every isolate).
+ */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 
 /** The shared worker thread and the checkers that use it. */
 export class CheckThread {
@@ -61,7 +66,7 @@ export class CheckThread {
   }
 
   private start(): Worker {
-    const w = new Worker(WORKER_FILE, { name: 'switchyard-health-checks' });
+    const w = new Worker(WORKER_FILE, { name: 'switchyard-health-checks', resourceLimits: RESOURCE_LIMITS });
     w.unref();
     w.on('message', (m: FromWorker) => this.checkers.get(m.checker)?.result(m));
     w.on('error', (err) => {
