@@ -1,10 +1,11 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { ActiveHealthChecker } from '../../../lib/health/active-checker';
 import type { HealthConfig } from '../../../lib/config/schema';
 import type { Timers } from '../../../lib/health/timers';
+import { recorder } from '../../support/recorder';
+import { healthBackend as backend } from '../../support/health-backend';
 
 const CFG: HealthConfig = {
   enabled: true,
@@ -17,57 +18,6 @@ const CFG: HealthConfig = {
 };
 
 type Test = tap.Test;
-
-/** Records callbacks and lets a test await the next one. */
-function recorder<T>() {
-  const seen: T[] = [];
-  let waiting: ((v: T) => void) | undefined;
-  return {
-    seen,
-    push: (v: T) => {
-      seen.push(v);
-      const w = waiting;
-      waiting = undefined;
-      w?.(v);
-    },
-    next: () => new Promise<T>((resolve) => (waiting = resolve)),
-  };
-}
-
-/** A backend on 127.0.0.1 whose /health answers `status`, or never answers when `hang`. */
-async function backend(t: Test) {
-  const state = {
-    status: 200,
-    hang: false,
-    /** Requests answered with the current `status` since it was last set through `set`. */
-    served: 0,
-    paths: new Set<string>(),
-    inflight: 0,
-    maxInflight: 0,
-    arrivals: recorder<IncomingMessage>(),
-    set(status: number) {
-      this.status = status;
-      this.served = 0;
-    },
-  };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    state.paths.add(req.url ?? '');
-    state.arrivals.push(req);
-    state.maxInflight = Math.max(state.maxInflight, ++state.inflight);
-    res.on('close', () => state.inflight--);
-    if (state.hang) return;
-    state.served++;
-    res.statusCode = state.status;
-    res.end('ok');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 /**
  * Real timers that remember the delays asked for and which are still pending. Unlike the

@@ -3,48 +3,14 @@
 // process, ended with its last checker, restarted with every target when it dies.
 import t from 'tap';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:http';
 import { CheckThread, RemoteHealthChecker, RESTART_MS } from '../../../lib/health/remote-checker';
 import type { HealthConfig } from '../../../lib/config/schema';
+import { recorder } from '../../support/recorder';
+import { healthBackend as backend } from '../../support/health-backend';
 
 const CFG: HealthConfig = { enabled: true, path: '/health', interval: 10, timeout: 5000, healthy_threshold: 2, unhealthy_threshold: 3, jitter: 0 };
 
 type Test = tap.Test;
-
-/** Records callbacks and lets a test await the next one. */
-function recorder<T>() {
-  const seen: T[] = [];
-  let waiting: ((v: T) => void) | undefined;
-  return {
-    seen,
-    push: (v: T) => {
-      seen.push(v);
-      const w = waiting;
-      waiting = undefined;
-      w?.(v);
-    },
-    next: () => new Promise<T>((resolve) => (waiting = resolve)),
-  };
-}
-
-/** A backend whose /health answers `state.status`; counts the checks it served. */
-async function backend(t: Test) {
-  const state = { status: 200, served: 0, paths: new Set<string>() };
-  const server = createServer((req, res) => {
-    state.paths.add(req.url ?? '');
-    state.served++;
-    res.statusCode = state.status;
-    res.end('ok');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 function checker(t: Test, thread: CheckThread, cfg: Partial<HealthConfig> = {}) {
   const errors: Error[] = [];
@@ -66,12 +32,12 @@ t.test('verdicts come back from the worker thread, with the thresholds applied t
   t.same([...b.state.paths], ['/health'], 'the configured path on the tracked origin');
   t.same(changes.seen, [], 'passes of a healthy backend change nothing');
 
-  b.state.status = 503;
+  b.state.set(503);
   t.equal(await changes.next(), false, 'down after failing checks');
   t.equal(c.healthy('b1'), false);
   t.same(results.seen.slice(-3), [false, false, false], 'after unhealthy_threshold (3) failures');
 
-  b.state.status = 200;
+  b.state.set(200);
   t.equal(await changes.next(), true, 'up again');
   t.same(results.seen.slice(-2), [true, true], 'after healthy_threshold (2) passes');
   t.same(errors, []);
@@ -122,14 +88,14 @@ t.test('a dead thread is restarted and tracks every target again from its last v
   const changes = recorder<boolean>();
   const results = recorder<boolean>();
   c.track('b1', b.url, changes.push, { onResult: results.push });
-  b.state.status = 500;
+  b.state.set(500);
   t.equal(await changes.next(), false, 'down before the crash');
 
   const dead = thread.worker!;
   const diedAt = Date.now();
   await dead.terminate(); // not through close(): the thread treats it as a crash
   t.equal(thread.worker, undefined, 'no thread until the restart');
-  b.state.status = 200;
+  b.state.set(200);
   // Replayed as unhealthy and never checked by the new thread: one pass brings it up.
   t.equal(await changes.next(), true, 'up again after the restart');
   t.ok(thread.worker && thread.worker !== dead, 'a new thread');
