@@ -1,18 +1,38 @@
-// The worker thread that runs every pool's active health checks (see remote-checker.ts
-// for why they do not run on the data plane's thread). It owns one ActiveHealthChecker
-// per checker the main thread opens, and reports each check's result; the main thread
-// keeps the verdicts and calls the pools back. Nothing here touches a request.
+// The worker thread that runs every pool's active health checks and metrics scrapes (see
+// remote-checker.ts for why they do not run on the data plane's thread). It owns one
+// ActiveHealthChecker or SignalScraper per client the main thread opens and reports each
+// result; the main thread keeps the verdicts and the signals, and calls the pools back.
+// Nothing here touches a request.
 import { parentPort } from 'node:worker_threads';
 import { ActiveHealthChecker } from './active-checker';
+import { SignalScraper } from '../scheduling/signals/scraper';
+import type { BackendSignals } from '../scheduling/types';
 import type { ToWorker, FromWorker } from './check-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('check-worker.js runs as a worker thread (lib/health/remote-checker.ts starts it)');
 
+interface Scraping {
+  scraper: SignalScraper;
+  targets: Map<string, { seq: number; signals: BackendSignals }>;
+}
+
 const checkers = new Map<number, ActiveHealthChecker>();
+const scrapers = new Map<number, Scraping>();
 
 function post(m: FromWorker): void {
   port!.postMessage(m);
+}
+
+function openScraper(checker: number, cfg: ToWorker & { type: 'scrape-open' }): void {
+  const log = (level: 'info' | 'warn') => (obj: object, msg: string) => post({ type: 'log', checker, level, obj, msg });
+  const scraper = new SignalScraper(cfg.cfg, { logger: { info: log('info'), warn: log('warn') } });
+  const entry: Scraping = { scraper, targets: new Map() };
+  scraper.on('scrape', (id: string, error?: Error) => {
+    const t = entry.targets.get(id);
+    if (t) post({ type: 'scraped', checker, id, seq: t.seq, signals: t.signals, error: error?.message });
+  });
+  scrapers.set(checker, entry);
 }
 
 port.on('message', (m: ToWorker) => {
@@ -34,10 +54,33 @@ port.on('message', (m: ToWorker) => {
     case 'untrack':
       checkers.get(m.checker)?.untrack(m.id);
       return;
+    case 'scrape-open':
+      openScraper(m.checker, m);
+      return;
+    case 'scrape-track': {
+      const s = scrapers.get(m.checker);
+      if (!s) return;
+      const { checker, id, seq } = m;
+      const signals: BackendSignals = { updatedAt: 0 };
+      s.targets.set(id, { seq, signals });
+      // The in-flight count lives on the main thread: it notes it when told a scrape is sent.
+      const inflight = () => (post({ type: 'scraping', checker, id, seq }), 0);
+      s.scraper.track({ id, url: m.url, signals, inflight });
+      return;
+    }
+    case 'scrape-untrack': {
+      const s = scrapers.get(m.checker);
+      s?.scraper.untrack(m.id);
+      s?.targets.delete(m.id);
+      return;
+    }
     case 'close': {
       const c = checkers.get(m.checker);
       checkers.delete(m.checker);
       void c?.stop();
+      const s = scrapers.get(m.checker);
+      scrapers.delete(m.checker);
+      void s?.scraper.stop();
       return;
     }
   }

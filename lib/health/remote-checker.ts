@@ -1,4 +1,5 @@
-// Active health checks run in a worker thread, not on the data plane's.
+// Active health checks, and metrics scrapes, run in a worker thread, not on the data
+// plane's.
 //
 // Why: a check is an HTTP request through undici, so it runs the same undici and Node
 // stream code as every proxied request, with other shapes (an Agent, `request()`'s
@@ -7,12 +8,13 @@
 // and V8 re-optimized them, in steady state: with one backend checked every 5 s, 60,000
 // proxied requests saw ≈ 270 optimizations and 42 deoptimizations, against ≈ 30 and 7
 // with checks off (`--trace-opt --trace-deopt`; see benchmarks/README.md, session 7).
-// In their own isolate, checks share no type feedback with the data plane.
+// Scrapes did the same at a 5 s `scrape.interval` (not at 1 s). In their own isolate,
+// probes share no type feedback with the data plane.
 //
-// One worker serves every pool: it starts with the first checker and ends with the last,
-// and it is unref'd, so it never keeps the process alive. The verdicts live here, on the
-// main thread (the worker reports each check); if the worker dies, it is restarted after
-// RESTART_MS and every target is tracked again from its last verdict.
+// One worker serves every pool: it starts with the first client (a pool's checker or
+// scraper) and ends with the last, and it is unref'd, so it never keeps the process alive.
+// The verdicts and signals live on the main thread (the worker reports each probe); if the
+// worker dies, it is restarted after RESTART_MS and every client opens and tracks again.
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { HealthConfig } from '../config/schema';
@@ -27,10 +29,19 @@ export const RESTART_MS = 1000;
  */
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 
-/** The shared worker thread and the checkers that use it. */
+/** What uses the thread: told its messages, and asked to open and track again after a restart. */
+export interface ThreadClient {
+  receive(m: FromWorker): void;
+  /** The worker was restarted: send the open message and every track again, under `id`. */
+  replay(id: number): void;
+  /** The worker failed (it is restarted); for the pool's log. */
+  onError?: (err: Error) => void;
+}
+
+/** The shared worker thread and the clients that use it. */
 export class CheckThread {
   private current?: Worker;
-  private readonly checkers = new Map<number, RemoteHealthChecker>();
+  private readonly checkers = new Map<number, ThreadClient>();
   private nextId = 1;
   private restartTimer?: NodeJS.Timeout;
 
@@ -39,10 +50,10 @@ export class CheckThread {
     return this.current;
   }
 
-  open(c: RemoteHealthChecker): number {
+  /** Register a client; it then sends its own open message under the id returned. */
+  open(c: ThreadClient): number {
     const id = this.nextId++;
     this.checkers.set(id, c);
-    this.send({ type: 'open', checker: id, cfg: c.cfg });
     return id;
   }
 
@@ -66,9 +77,9 @@ export class CheckThread {
   }
 
   private start(): Worker {
-    const w = new Worker(WORKER_FILE, { name: 'switchyard-health-checks', resourceLimits: RESOURCE_LIMITS });
+    const w = new Worker(WORKER_FILE, { name: 'switchyard-probes', resourceLimits: RESOURCE_LIMITS });
     w.unref();
-    w.on('message', (m: FromWorker) => this.checkers.get(m.checker)?.result(m));
+    w.on('message', (m: FromWorker) => this.checkers.get(m.checker)?.receive(m));
     w.on('error', (err) => {
       for (const c of this.checkers.values()) c.onError?.(err);
     });
@@ -88,7 +99,7 @@ export class CheckThread {
   }
 }
 
-/** The process's one health-check thread. */
+/** The process's one probe thread (health checks and scrapes). */
 export const healthCheckThread = new CheckThread();
 
 interface Target {
@@ -106,7 +117,7 @@ export interface RemoteCheckerOptions {
 }
 
 /** ActiveHealthChecker's interface and semantics, run in the health-check thread. */
-export class RemoteHealthChecker implements HealthChecker {
+export class RemoteHealthChecker implements HealthChecker, ThreadClient {
   readonly onError?: (err: Error) => void;
   private readonly thread: CheckThread;
   private readonly id: number;
@@ -121,6 +132,7 @@ export class RemoteHealthChecker implements HealthChecker {
     this.onError = opts.onError;
     this.thread = opts.thread ?? healthCheckThread;
     this.id = this.thread.open(this);
+    this.thread.send({ type: 'open', checker: this.id, cfg });
   }
 
   track(id: string, baseUrl: string, onChange: (healthy: boolean) => void, opts: TrackOptions = {}): void {
@@ -146,7 +158,8 @@ export class RemoteHealthChecker implements HealthChecker {
   }
 
   /** CheckThread: one check's result. Stale results (untracked, re-tracked) are dropped. */
-  result(m: FromWorker): void {
+  receive(m: FromWorker): void {
+    if (m.type !== 'result') return;
     const t = this.targets.get(m.id);
     if (!t || t.seq !== m.seq) return;
     const changed = t.healthy !== m.healthy;

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { PoolConfig, Priority } from '../config/schema';
 import type { DiscoverySource, Endpoint, EndpointSink } from '../discovery/types';
 import type { Decision, Scheduler, SchedulingRequest } from '../scheduling/types';
-import { SignalScraper } from '../scheduling';
+import { RemoteSignalScraper } from '../scheduling/signals/remote-scraper';
 import type { HealthChecker } from '../health/active-checker';
 import { RemoteHealthChecker } from '../health/remote-checker';
 import { classifyOutcome, type Admission } from '../health/circuit';
@@ -69,7 +69,7 @@ export class PoolRuntime implements EndpointSink {
   private readonly source: DiscoverySource;
   private readonly logger: Logger;
   private readonly checker?: HealthChecker;
-  private readonly scraper?: SignalScraper;
+  private readonly scraper?: RemoteSignalScraper;
   private readonly perBackendLimit: number;
   private readonly prewarmer?: Prewarmer;
   private started = false;
@@ -90,13 +90,17 @@ export class PoolRuntime implements EndpointSink {
     // In a worker thread: see lib/health/remote-checker.ts.
     if (config.health.enabled) {
       this.checker = new RemoteHealthChecker(config.health, {
-        onError: (err) => this.logger.error({ err }, 'health-check thread failed; restarting it'),
+        onError: (err) => this.logger.error({ err }, 'probe thread failed; restarting it'),
       });
     }
     // Pre-warming needs to know what is loaded, so it turns scraping on too.
     const prewarm = config.cold_start.prewarm;
     if ((deps.scrape || prewarm.length > 0) && config.scrape.enabled) {
-      this.scraper = new SignalScraper(config.scrape, { logger: this.logger });
+      // In the probe thread, like the health checks (lib/health/remote-checker.ts).
+      this.scraper = new RemoteSignalScraper(config.scrape, {
+        logger: this.logger,
+        onError: (err) => this.logger.error({ err }, 'probe thread failed; restarting it'),
+      });
       if (prewarm.length > 0) {
         const warmer = (this.prewarmer = new Prewarmer(prewarm, config.cold_start.hold_timeout, this.logger));
         this.scraper.on('scrape', (id: string) => {

@@ -1,9 +1,8 @@
 // A backend for health-check tests: its /health answers a status the test sets, or hangs.
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { Test } from 'tap';
 import { recorder } from './recorder';
+import { listenLocal } from './listen';
 
 /** A backend on 127.0.0.1 whose /health answers `status`, or never answers when `hang`. */
 export async function healthBackend(t: Test) {
@@ -31,11 +30,5 @@ export async function healthBackend(t: Test) {
     res.statusCode = state.status;
     res.end('ok');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { state, url: await listenLocal(t, server) };
 }
