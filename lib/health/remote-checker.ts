@@ -24,10 +24,12 @@ import type { FromWorker, ToWorker } from './check-protocol';
 const WORKER_FILE = join(__dirname, 'check-worker.js');
 export const RESTART_MS = 1000;
 /**
- * Checks allocate little; without a cap the thread's young generation would take the
- * process's (the unit's --max-semi-space-size applies to every isolate).
+ * Probes allocate little but in bursts (a scrape reads up to 8 MiB of metrics text and
+ * parses it), so the young generation is small and the old one has room. Without a cap
+ * the thread's young generation would take the process's (the unit's
+ * --max-semi-space-size applies to every isolate).
  */
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 256 };
 
 /** What uses the thread: told its messages, and asked to open and track again after a restart. */
 export interface ThreadClient {
