@@ -41,7 +41,7 @@ export interface ThreadClient {
 }
 
 /** The shared worker thread and the clients that use it. */
-export class CheckThread {
+export class ProbeThread {
   private current?: Worker;
   private readonly checkers = new Map<number, ThreadClient>();
   private nextId = 1;
@@ -102,7 +102,7 @@ export class CheckThread {
 }
 
 /** The process's one probe thread (health checks and scrapes). */
-export const healthCheckThread = new CheckThread();
+export const probeThread = new ProbeThread();
 
 interface Target {
   seq: number;
@@ -115,13 +115,13 @@ interface Target {
 export interface RemoteCheckerOptions {
   /** The worker failed (it is restarted); for the pool's log. */
   onError?: (err: Error) => void;
-  thread?: CheckThread;
+  thread?: ProbeThread;
 }
 
 /** ActiveHealthChecker's interface and semantics, run in the health-check thread. */
 export class RemoteHealthChecker implements HealthChecker, ThreadClient {
   readonly onError?: (err: Error) => void;
-  private readonly thread: CheckThread;
+  private readonly thread: ProbeThread;
   private readonly id: number;
   private readonly targets = new Map<string, Target>();
   private seq = 0;
@@ -132,7 +132,7 @@ export class RemoteHealthChecker implements HealthChecker, ThreadClient {
     opts: RemoteCheckerOptions = {},
   ) {
     this.onError = opts.onError;
-    this.thread = opts.thread ?? healthCheckThread;
+    this.thread = opts.thread ?? probeThread;
     this.id = this.thread.open(this);
     this.thread.send({ type: 'open', checker: this.id, cfg });
   }
@@ -159,7 +159,7 @@ export class RemoteHealthChecker implements HealthChecker, ThreadClient {
     this.thread.close(this.id);
   }
 
-  /** CheckThread: one check's result. Stale results (untracked, re-tracked) are dropped. */
+  /** ProbeThread: one check's result. Stale results (untracked, re-tracked) are dropped. */
   receive(m: FromWorker): void {
     if (m.type !== 'result') return;
     const t = this.targets.get(m.id);
@@ -170,7 +170,7 @@ export class RemoteHealthChecker implements HealthChecker, ThreadClient {
     t.onResult?.(m.pass);
   }
 
-  /** CheckThread: the worker was restarted; open again and track every target from its verdict. */
+  /** ProbeThread: the worker was restarted; open again and track every target from its verdict. */
   replay(checker: number): void {
     this.thread.send({ type: 'open', checker, cfg: this.cfg });
     for (const [id, t] of this.targets) this.sendTrack(checker, id, t);

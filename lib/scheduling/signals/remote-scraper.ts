@@ -5,7 +5,7 @@
 // count when the worker said the scrape was being sent.
 import { EventEmitter } from 'node:events';
 import type { ScrapeConfig } from '../../config/schema';
-import { healthCheckThread, type CheckThread, type ThreadClient } from '../../health/remote-checker';
+import { probeThread, type ProbeThread, type ThreadClient } from '../../health/remote-checker';
 import type { FromWorker } from '../../health/check-protocol';
 import type { ScrapeTarget } from './scraper';
 
@@ -18,7 +18,7 @@ export interface RemoteScraperOptions {
   logger?: ScrapeLogger;
   /** The probe thread failed (it is restarted). */
   onError?: (err: Error) => void;
-  thread?: CheckThread;
+  thread?: ProbeThread;
 }
 
 interface Tracked {
@@ -31,7 +31,7 @@ interface Tracked {
 /** Emits `scrape` (id, error?) after every scrape attempt, as SignalScraper does. */
 export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
   readonly onError?: (err: Error) => void;
-  private readonly thread: CheckThread;
+  private readonly thread: ProbeThread;
   private readonly id: number;
   private readonly tracked = new Map<string, Tracked>();
   private seq = 0;
@@ -43,7 +43,7 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
   ) {
     super();
     this.onError = opts.onError;
-    this.thread = opts.thread ?? healthCheckThread;
+    this.thread = opts.thread ?? probeThread;
     this.id = this.thread.open(this);
     this.thread.send({ type: 'scrape-open', checker: this.id, cfg });
   }
@@ -68,7 +68,7 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
     this.thread.close(this.id);
   }
 
-  /** CheckThread: a scrape is being sent, or ended, or a line to log. */
+  /** ProbeThread: a scrape is being sent, or ended, or a line to log. */
   receive(m: FromWorker): void {
     if (m.type === 'log') {
       this.opts.logger?.[m.level](m.obj, m.msg);
@@ -97,7 +97,7 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
     this.emit('scrape', m.id, m.error === undefined ? undefined : new Error(m.error));
   }
 
-  /** CheckThread: the worker was restarted; open again and track every target. */
+  /** ProbeThread: the worker was restarted; open again and track every target. */
   replay(checker: number): void {
     this.thread.send({ type: 'scrape-open', checker, cfg: this.cfg });
     for (const [id, t] of this.tracked) this.thread.send({ type: 'scrape-track', checker, id, seq: t.seq, url: t.target.url });

@@ -3,7 +3,7 @@
 // process, ended with its last checker, restarted with every target when it dies.
 import t from 'tap';
 import { once } from 'node:events';
-import { CheckThread, RemoteHealthChecker, RESTART_MS } from '../../../lib/health/remote-checker';
+import { ProbeThread, RemoteHealthChecker, RESTART_MS } from '../../../lib/health/remote-checker';
 import type { HealthConfig } from '../../../lib/config/schema';
 import { recorder } from '../../support/recorder';
 import { healthBackend as backend } from '../../support/health-backend';
@@ -12,7 +12,7 @@ const CFG: HealthConfig = { enabled: true, path: '/health', interval: 10, timeou
 
 type Test = tap.Test;
 
-function checker(t: Test, thread: CheckThread, cfg: Partial<HealthConfig> = {}) {
+function checker(t: Test, thread: ProbeThread, cfg: Partial<HealthConfig> = {}) {
   const errors: Error[] = [];
   const c = new RemoteHealthChecker({ ...CFG, ...cfg }, { thread, onError: (e) => errors.push(e) });
   t.teardown(() => c.stop());
@@ -20,7 +20,7 @@ function checker(t: Test, thread: CheckThread, cfg: Partial<HealthConfig> = {}) 
 }
 
 t.test('verdicts come back from the worker thread, with the thresholds applied there', async (t) => {
-  const thread = new CheckThread();
+  const thread = new ProbeThread();
   const b = await backend(t);
   const { c, errors } = checker(t, thread);
   const changes = recorder<boolean>();
@@ -44,7 +44,7 @@ t.test('verdicts come back from the worker thread, with the thresholds applied t
 });
 
 t.test('an untracked backend gets no more callbacks; the others go on', async (t) => {
-  const thread = new CheckThread();
+  const thread = new ProbeThread();
   const b = await backend(t);
   const { c } = checker(t, thread);
   const gone = recorder<boolean>();
@@ -61,7 +61,7 @@ t.test('an untracked backend gets no more callbacks; the others go on', async (t
 });
 
 t.test('the thread ends with its last checker and starts again with the next', async (t) => {
-  const thread = new CheckThread();
+  const thread = new ProbeThread();
   const b = await backend(t);
   const one = checker(t, thread).c;
   const two = checker(t, thread).c;
@@ -82,7 +82,7 @@ t.test('the thread ends with its last checker and starts again with the next', a
 });
 
 t.test('a dead thread is restarted and tracks every target again from its last verdict', async (t) => {
-  const thread = new CheckThread();
+  const thread = new ProbeThread();
   const b = await backend(t);
   const { c } = checker(t, thread);
   const changes = recorder<boolean>();

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { RemoteSignalScraper } from '../../../../lib/scheduling/signals/remote-scraper';
 import { SignalScraper, type ScrapeTarget } from '../../../../lib/scheduling/signals/scraper';
-import { CheckThread } from '../../../../lib/health/remote-checker';
+import { ProbeThread } from '../../../../lib/health/remote-checker';
 import type { ScrapeConfig } from '../../../../lib/config/schema';
 import type { BackendSignals } from '../../../../lib/scheduling/types';
 import { VLLM } from './fixtures';
@@ -38,7 +38,7 @@ const comparable = (s: BackendSignals) => ({ ...s, updatedAt: s.updatedAt > 0, i
 
 t.test('a remote scrape writes what SignalScraper writes, with the in-flight count at send time', async (t) => {
   const e = await engine(t);
-  const remote = new RemoteSignalScraper(CFG, { thread: new CheckThread() });
+  const remote = new RemoteSignalScraper(CFG, { thread: new ProbeThread() });
   const local = new SignalScraper(CFG);
   t.teardown(() => Promise.all([remote.stop(), local.stop()]));
   const r = target('b', e.url);
@@ -55,7 +55,7 @@ t.test('a remote scrape writes what SignalScraper writes, with the in-flight cou
 
 t.test('a failed metrics scrape leaves the metrics to go stale and says why', async (t) => {
   const e = await engine(t);
-  const remote = new RemoteSignalScraper(CFG, { thread: new CheckThread() });
+  const remote = new RemoteSignalScraper(CFG, { thread: new ProbeThread() });
   t.teardown(() => remote.stop());
   const r = target('b', e.url);
   const first = once(remote, 'scrape');
@@ -73,7 +73,7 @@ t.test('a failed metrics scrape leaves the metrics to go stale and says why', as
 
 t.test('an untracked backend hears nothing more; the others go on', async (t) => {
   const e = await engine(t);
-  const remote = new RemoteSignalScraper(CFG, { thread: new CheckThread() });
+  const remote = new RemoteSignalScraper(CFG, { thread: new ProbeThread() });
   t.teardown(() => remote.stop());
   const seen: string[] = [];
   let kept = 0;
