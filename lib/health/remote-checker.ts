@@ -118,7 +118,7 @@ export interface RemoteCheckerOptions {
   thread?: ProbeThread;
 }
 
-/** ActiveHealthChecker's interface and semantics, run in the health-check thread. */
+/** ActiveHealthChecker's interface and semantics, run in the probe thread. */
 export class RemoteHealthChecker implements HealthChecker, ThreadClient {
   readonly onError?: (err: Error) => void;
   private readonly thread: ProbeThread;

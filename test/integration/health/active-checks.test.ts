@@ -1,5 +1,5 @@
 // Active health checks end to end: the daemon (a child process) checks its backends from
-// its health-check thread; a backend whose /health fails leaves the rotation, /status and
+// its probe thread; a backend whose /health fails leaves the rotation, /status and
 // switchyard_backend_up say so, and it comes back when /health passes again.
 import t from 'tap';
 import { startBackend, type Handler, type TestBackend } from '../../support/backend';
