@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { HealthConfig } from '../config/schema';
 import type { HealthChecker, TrackOptions } from './active-checker';
 import type { FromWorker, ToWorker } from './check-protocol';
+import { nodeTimers, type Timers } from './timers';
 
 const WORKER_FILE = join(__dirname, 'check-worker.js');
 export const RESTART_MS = 1000;
@@ -43,9 +44,12 @@ export interface ThreadClient {
 /** The shared worker thread and the clients that use it. */
 export class ProbeThread {
   private current?: Worker;
-  private readonly checkers = new Map<number, ThreadClient>();
+  private readonly clients = new Map<number, ThreadClient>();
   private nextId = 1;
-  private restartTimer?: NodeJS.Timeout;
+  private restartTimer?: unknown;
+
+  /** `timers`: Node's, unref'd (a pending restart never keeps the process alive). */
+  constructor(private readonly timers: Timers = nodeTimers) {}
 
   /** The running worker, if any (for status and tests). */
   get worker(): Worker | undefined {
@@ -55,17 +59,17 @@ export class ProbeThread {
   /** Register a client; it then sends its own open message under the id returned. */
   open(c: ThreadClient): number {
     const id = this.nextId++;
-    this.checkers.set(id, c);
+    this.clients.set(id, c);
     return id;
   }
 
   close(id: number): void {
-    if (!this.checkers.delete(id)) return;
-    if (this.checkers.size > 0) {
+    if (!this.clients.delete(id)) return;
+    if (this.clients.size > 0) {
       this.send({ type: 'close', checker: id });
       return;
     }
-    clearTimeout(this.restartTimer);
+    this.timers.clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     const w = this.current;
     this.current = undefined; // before terminate: its 'exit' is then not a crash
@@ -81,23 +85,23 @@ export class ProbeThread {
   private start(): Worker {
     const w = new Worker(WORKER_FILE, { name: 'switchyard-probes', resourceLimits: RESOURCE_LIMITS });
     w.unref();
-    w.on('message', (m: FromWorker) => this.checkers.get(m.checker)?.receive(m));
+    w.on('message', (m: FromWorker) => this.clients.get(m.checker)?.receive(m));
     w.on('error', (err) => {
-      for (const c of this.checkers.values()) c.onError?.(err);
+      for (const c of this.clients.values()) c.onError?.(err);
     });
     w.on('exit', () => {
       if (this.current !== w) return; // terminated by close()
       this.current = undefined;
-      this.restartTimer = setTimeout(() => this.restart(), RESTART_MS).unref();
+      this.restartTimer = this.timers.setTimeout(() => this.restart(), RESTART_MS);
     });
     return w;
   }
 
   private restart(): void {
     this.restartTimer = undefined;
-    if (this.checkers.size === 0) return;
+    if (this.clients.size === 0) return;
     this.current = this.start();
-    for (const [id, c] of this.checkers) c.replay(id);
+    for (const [id, c] of this.clients) c.replay(id);
   }
 }
 

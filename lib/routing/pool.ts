@@ -87,20 +87,13 @@ export class PoolRuntime implements EndpointSink {
     this.retryStatuses = new Set(config.retries.on.filter((v): v is number => typeof v === 'number'));
     this.queue = new AdmissionQueue(config.queue, { onShed: (reason) => deps.onShed?.(name, reason) });
     this.perBackendLimit = config.breaker.max_requests_per_backend;
-    // In a worker thread: see lib/health/remote-checker.ts.
-    if (config.health.enabled) {
-      this.checker = new RemoteHealthChecker(config.health, {
-        onError: (err) => this.logger.error({ err }, 'probe thread failed; restarting it'),
-      });
-    }
+    // Checks and scrapes run in the probe thread: see lib/health/remote-checker.ts.
+    const onError = (err: Error) => this.logger.error({ err }, 'probe thread failed; restarting it');
+    if (config.health.enabled) this.checker = new RemoteHealthChecker(config.health, { onError });
     // Pre-warming needs to know what is loaded, so it turns scraping on too.
     const prewarm = config.cold_start.prewarm;
     if ((deps.scrape || prewarm.length > 0) && config.scrape.enabled) {
-      // In the probe thread, like the health checks (lib/health/remote-checker.ts).
-      this.scraper = new RemoteSignalScraper(config.scrape, {
-        logger: this.logger,
-        onError: (err) => this.logger.error({ err }, 'probe thread failed; restarting it'),
-      });
+      this.scraper = new RemoteSignalScraper(config.scrape, { logger: this.logger, onError });
       if (prewarm.length > 0) {
         const warmer = (this.prewarmer = new Prewarmer(prewarm, config.cold_start.hold_timeout, this.logger));
         this.scraper.on('scrape', (id: string) => {

@@ -90,7 +90,7 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
       s.waiting = w.waiting;
       s.kvUsage = w.kvUsage;
       s.gpuUtil = w.gpuUtil;
-      s.inflightAtScrape = t.inflightAtSend ?? t.target.inflight();
+      s.inflightAtScrape = t.inflightAtSend; // set by the 'scraping' the worker posts before every scrape
       s.itl = w.itl;
       s.updatedAt = w.updatedAt;
     }
