@@ -233,7 +233,7 @@ const scrapeSchema = z
 
 const sessionSchema = z
   .strictObject({
-    header: z.string().default('x-session-id'),
+    header: z.string().toLowerCase().default('x-session-id'),
     cookie: z.string().optional(),
     body: z.enum(['user']).optional().default('user'),
     /**
@@ -278,7 +278,7 @@ export const poolSchema = z
 
 const stickySchema = z
   .strictObject({
-    header: z.string().optional(),
+    header: z.string().toLowerCase().optional(),
     cookie: z.string().optional(),
     body: z.enum(['user']).optional(),
   })
@@ -286,7 +286,7 @@ const stickySchema = z
 
 const rateLimitSchema = z.strictObject({
   /** Header whose value is the key (an API key, a tenant id). */
-  key_header: z.string().default('authorization'),
+  key_header: z.string().toLowerCase().default('authorization'),
   requests_per_minute: z.number().int().min(1).optional(),
   tokens_per_minute: z.number().int().min(1).optional(),
 });

@@ -200,7 +200,7 @@ class Exchange implements BodyOwner, AttemptOwner, Waiter {
     this.payload = payload;
     this.replayable = payload === null || Buffer.isBuffer(payload);
     this.explainOn = config.explain.keep > 0 || config.explain.header;
-    this.sreq = new ProxiedRequest(this.id, route.rewriteModel ?? body.model, keyOf(req, body, pool.config.session), priorityOf(req, route.priority), body.json);
+    this.sreq = new ProxiedRequest(this.id, route.rewriteModel ?? body.model, priorityOf(req, route.priority), req, body, pool.config.session);
     const total = pool.config.timeouts.total;
     if (total > 0) this.totalTimer = setTimeout(onTotalTimeout, total, this);
     this.next();
@@ -392,21 +392,31 @@ class Exchange implements BodyOwner, AttemptOwner, Waiter {
   }
 }
 
-/** What the scheduler sees of a request. The prompt is rendered once, and only if a plugin asks. */
+/**
+ * What the scheduler sees of a request. The session key and the prompt are read once, and
+ * only if a plugin asks (most strategies use neither).
+ */
 class ProxiedRequest implements SchedulingRequest {
   exclude?: Set<string>;
   private rendered?: string | null;
+  private session?: string | null;
 
   constructor(
     readonly requestId: string,
     readonly model: string | undefined,
-    readonly sessionKey: string | undefined,
     readonly priority: Priority,
-    private readonly json: Record<string, unknown> | undefined,
+    private readonly req: IncomingMessage,
+    private readonly body: InspectedBody,
+    private readonly sessionFrom: KeySource,
   ) {}
 
+  get sessionKey(): string | undefined {
+    if (this.session === undefined) this.session = keyOf(this.req, this.body, this.sessionFrom) ?? null;
+    return this.session ?? undefined;
+  }
+
   get promptText(): string | undefined {
-    if (this.rendered === undefined) this.rendered = renderPrompt(this.json) ?? null;
+    if (this.rendered === undefined) this.rendered = renderPrompt(this.body.json) ?? null;
     return this.rendered ?? undefined;
   }
 }
@@ -470,10 +480,17 @@ export function requestPath(url: string): string {
   }
 }
 
-function keyOf(req: IncomingMessage, body: InspectedBody, from: { header?: string; cookie?: string; body?: 'user' } | undefined): string | undefined {
+/** Where a session or sticky key is read from; header names are lower-cased by the config schema. */
+interface KeySource {
+  header?: string;
+  cookie?: string;
+  body?: 'user';
+}
+
+function keyOf(req: IncomingMessage, body: InspectedBody, from: KeySource | undefined): string | undefined {
   if (!from) return undefined;
   if (from.header) {
-    const v = req.headers[from.header.toLowerCase()];
+    const v = req.headers[from.header];
     if (typeof v === 'string' && v) return v;
   }
   if (from.cookie) {
@@ -506,8 +523,9 @@ function priorityOf(req: IncomingMessage, fallback: Priority): Priority {
   return typeof v === 'string' && PRIORITY_SET.has(v) ? (v as Priority) : fallback;
 }
 
+/** `name` is lower-case (the config schema lower-cases header names). */
 function headerText(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name.toLowerCase()];
+  const v = req.headers[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 

@@ -10,7 +10,8 @@ t.test('rate limits per key', async (t) => {
   const d = await startDaemon({
     pools: { p: { backends: [backend.url], strategy: 'round-robin' } },
     routes: [
-      { name: 'rpm', match: { path_prefix: '/rpm' }, pool: 'p', rate_limit: { key_header: 'x-api-key', requests_per_minute: 2 } },
+      // Spelled as an operator might: header names match whatever their case.
+      { name: 'rpm', match: { path_prefix: '/rpm' }, pool: 'p', rate_limit: { key_header: 'X-Api-Key', requests_per_minute: 2 } },
       { name: 'tpm', match: { path_prefix: '/tpm' }, pool: 'p', rate_limit: { key_header: 'x-api-key', tokens_per_minute: 1000 } },
     ],
   });

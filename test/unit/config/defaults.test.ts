@@ -91,3 +91,22 @@ t.test('a partly written section keeps the defaults of the keys it leaves out', 
   t.strictSame(config.listen, { host: '0.0.0.0', port: 9000 });
   t.strictSame(config.pools.a!.timeouts, { ...POOL_DEFAULTS.timeouts, total: 600_000 });
 });
+
+t.test('header names that key sessions, sticky routes and rate limits are lower-cased (HTTP names are case-insensitive)', async (t) => {
+  const config = load(
+    [
+      'pools:',
+      '  a:',
+      '    backends: [http://127.0.0.1:8001]',
+      '    session: { header: X-Session-ID }',
+      'routes:',
+      '  - name: r',
+      '    pool: a',
+      '    sticky: { header: X-Conversation }',
+      '    rate_limit: { key_header: X-Api-Key, requests_per_minute: 10 }',
+    ].join('\n'),
+  );
+  t.equal(config.pools.a!.session.header, 'x-session-id');
+  t.equal(config.routes[0]!.sticky!.header, 'x-conversation');
+  t.equal(config.routes[0]!.rate_limit!.key_header, 'x-api-key');
+});

@@ -90,3 +90,42 @@ t.test('the client cannot name our own fields away through Connection', async (t
     ['x-request-id', 'rid-1'],
   ]);
 });
+
+t.test('every spelling of a name is treated alike, on first sight and from the cache', async (t) => {
+  const { rawHeaders, headers } = await parsed([
+    'host: lb.example',
+    'CONTENT-LENGTH: 0',
+    'x-FORWARDED-for: 1.2.3.4',
+    'TE: trailers',
+    'Keep-ALIVE: timeout=5',
+    'Connection: X-SECRET',
+    'x-secret: 1',
+    'X-Kept: yes',
+  ]);
+  const expected = [
+    ['X-Kept', 'yes'],
+    ['content-length', '7'],
+    ['x-forwarded-for', '1.2.3.4, 10.0.0.9'],
+    ['x-forwarded-proto', 'http'],
+    ['x-request-id', 'rid-1'],
+    ['x-forwarded-host', 'lb.example'],
+  ];
+  t.same(pairs(upstreamRequestHeaders(rawHeaders, headers.connection, ctx, 7)), expected, 'first request');
+  t.same(pairs(upstreamRequestHeaders(rawHeaders, headers.connection, ctx, 7)), expected, 'the same names again');
+  // Without a rewritten body, the client's Content-Length (however spelled) goes upstream.
+  t.same(pairs(upstreamRequestHeaders(rawHeaders, headers.connection, ctx))[0], ['CONTENT-LENGTH', '0']);
+});
+
+t.test('many distinct names, and long ones: every field is still classified', async (t) => {
+  // More names than the per-name cache keeps (it is cleared when full), and a name longer
+  // than it caches: hop-by-hop fields after them are still dropped.
+  const many = Array.from({ length: 600 }, (_, i) => `X-N${i}: ${i}`);
+  const long = `X-${'L'.repeat(100)}`;
+  const { rawHeaders, headers } = await parsed(['Host: lb.example', 'Content-Length: 0', ...many, `${long}: 1`, 'Proxy-Connection: keep-alive', 'Upgrade: h2c']);
+  for (let round = 0; round < 2; round++) {
+    const out = pairs(upstreamRequestHeaders(rawHeaders, headers.connection, ctx));
+    t.equal(out.filter(([n]) => n!.startsWith('X-N')).length, 600, `round ${round}: the 600 names forwarded`);
+    t.same(out.filter(([n]) => n === long), [[long, '1']], `round ${round}: the long name forwarded`);
+    t.same(out.filter(([n]) => /^(proxy-connection|upgrade)$/i.test(n!)), [], `round ${round}: hop-by-hop dropped`);
+  }
+});
