@@ -6,6 +6,8 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Send this many requests in all (instead of running for `duration`). */
+    amount?: number;
     method?: string;
     headers?: Record<string, string>;
     body?: string;
@@ -18,6 +20,8 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    /** Responses with a 2xx status. */
+    '2xx': number;
   }
 
   interface Instance extends EventEmitter {

@@ -26,10 +26,22 @@ function track(name: string, child: ChildProcess): Started {
   return started;
 }
 
-/** Forks a compiled Node script with an IPC channel; its output goes to ours, or is appended to `logFile`. */
-export function forkScript(name: string, script: string, args: string[] = [], execArgv: string[] = [], logFile?: string): Started {
-  if (!logFile) return track(name, fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  return withLogFd(logFile, (fd) => track(name, fork(script, args, { execArgv, stdio: ['ignore', fd, fd, 'ipc'] })));
+/**
+ * Forks a compiled Node script with an IPC channel; its output goes to ours, or is appended
+ * to `logFile`. With a `launcher` (a command and its options, e.g. valgrind's), node runs
+ * under it: the IPC channel is inherited through it.
+ */
+export function forkScript(
+  name: string,
+  script: string,
+  args: string[] = [],
+  execArgv: string[] = [],
+  logFile?: string,
+  launcher?: string[],
+): Started {
+  const options = launcher?.length ? { execPath: launcher[0], execArgv: [...launcher.slice(1), process.execPath, ...execArgv] } : { execArgv };
+  if (!logFile) return track(name, fork(script, args, { ...options, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  return withLogFd(logFile, (fd) => track(name, fork(script, args, { ...options, stdio: ['ignore', fd, fd, 'ipc'] })));
 }
 
 /** Spawns a command with stdout and stderr appended to `logFile`. */

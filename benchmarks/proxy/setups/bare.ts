@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { forkScript, stop, type Started } from '../../common/children';
 import { expect } from '../../common/ipc';
 import { freePort } from '../../common/net';
-import { profileArgs, type Running, type Setup } from './setup';
+import { profileArgs, type Running, type Setup, type SetupEnv } from './setup';
 import { benchConfig, unitNodeFlags } from './switchyard';
 
-async function ready(started: Started, logFile?: string): Promise<Running> {
+async function ready(env: SetupEnv, started: Started, logFile?: string): Promise<Running> {
   try {
-    const port = await expect<number>(started.child, 'ready', 30_000);
+    const port = await expect<number>(started.child, 'ready', env.startTimeoutMs ?? 30_000);
     return { origin: `http://127.0.0.1:${port}`, pid: started.pid, logFile, stop: () => stop(started) };
   } catch (err) {
     await stop(started);
@@ -21,7 +21,8 @@ async function ready(started: Started, logFile?: string): Promise<Running> {
 export const bare: Setup = {
   name: 'bare Node',
   missing: () => undefined,
-  start: (env) => ready(forkScript('bare-proxy', join(__dirname, '..', 'bare-proxy.js'), [env.backend], profileArgs(env, bare.name))),
+  start: (env) =>
+    ready(env, forkScript('bare-proxy', join(__dirname, '..', 'bare-proxy.js'), [env.backend], profileArgs(env, bare.name), undefined, env.launcher)),
 };
 
 /**
@@ -40,6 +41,6 @@ export const bareInDaemon: Setup = {
     const logFile = join(env.dir, 'bare-in-daemon.log');
     writeFileSync(file, benchConfig(await freePort(), await freePort(), env.backend, true));
     const execArgv = [...unitNodeFlags(), ...profileArgs(env, bareInDaemon.name)];
-    return ready(forkScript('bare-in-daemon', join(__dirname, '..', 'bare-in-daemon.js'), [env.backend, file], execArgv, logFile), logFile);
+    return ready(env, forkScript('bare-in-daemon', join(__dirname, '..', 'bare-in-daemon.js'), [env.backend, file], execArgv, logFile, env.launcher), logFile);
   },
 };

@@ -14,6 +14,19 @@ export interface SetupEnv {
   dir: string;
   /** When profiling: the folder under which Node setups write CPU profiles (see profileArgs). */
   profileDir?: string;
+  /**
+   * A command that Node setups are started under, before node and its arguments (e.g.
+   * valgrind and its options: see ../instructions.ts). Other setups ignore it.
+   */
+  launcher?: string[];
+  /** How long a setup may take to start answering (default 30 s; a launcher slows it). */
+  startTimeoutMs?: number;
+}
+
+/** `command args…`, or the same under `env.launcher`. */
+export function launched(env: SetupEnv, command: string, args: string[]): [string, string[]] {
+  const [launcher, ...options] = env.launcher ?? [];
+  return launcher ? [launcher, [...options, command, ...args]] : [command, args];
 }
 
 export interface Running {
@@ -36,10 +49,10 @@ export interface Setup {
 }
 
 /** Resolves once a small request through `origin` gets a 200; fails if the process exits first. */
-async function answering(started: Started, origin: string): Promise<void> {
+async function answering(started: Started, origin: string, timeoutMs: number): Promise<void> {
   let exited = false;
   void started.exited.then(() => (exited = true));
-  await waitUntil(started.name, 30_000, async () => {
+  await waitUntil(started.name, timeoutMs, async () => {
     if (exited) throw new Error(`${started.name} exited during start-up`);
     try {
       const res = await request(origin + CHAT_PATH, { method: 'POST', headers: JSON_HEADERS, body: CHAT_BODY });
@@ -67,15 +80,17 @@ export async function startDaemon(
   env: SetupEnv,
   daemon: { name: string; command: string; configFile: string; config: (port: number) => string; args: (file: string) => string[] },
   graceMs = 5000,
+  node = false,
 ): Promise<Running> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const file = join(env.dir, daemon.configFile);
   const logFile = join(env.dir, `${daemon.name}.log`);
   writeFileSync(file, daemon.config(port));
-  const started = spawnCommand(daemon.name, daemon.command, daemon.args(file), logFile);
+  const [command, args] = node ? launched(env, daemon.command, daemon.args(file)) : [daemon.command, daemon.args(file)];
+  const started = spawnCommand(daemon.name, command, args, logFile);
   try {
-    await answering(started, origin);
+    await answering(started, origin, env.startTimeoutMs ?? 30_000);
   } catch (err) {
     await stop(started);
     const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' / ');

@@ -49,7 +49,7 @@ function switchyardSetup(name: string, access: boolean, optIn?: true): Setup {
         args: (file: string) => [...unitNodeFlags(), ...profile, BIN, 'start', '--config', file],
       };
       // A long grace: on SIGTERM it drains, and a profile is written only on a clean exit.
-      return startDaemon(env, daemon, 20_000);
+      return startDaemon(env, daemon, 20_000, true);
     },
   };
   return setup;
