@@ -69,35 +69,6 @@ export interface ForwardContext {
   upstreamHost?: string;
 }
 
-// What upstreamRequestHeaders does with a field, by its name as the client spelled it.
-const FORWARD = 0;
-const DROP = 1;
-const XFF = 2;
-const CONTENT_LENGTH = 3;
-
-/**
- * Kinds by raw name: clients send a handful of spellings, so a lookup here replaces a
- * toLowerCase (a scan, and a new string when the name has capitals) and a hash of the new
- * string per field. Names are client-controlled: only short ones are kept, and the map is
- * cleared when full (at most 512 × 64 characters).
- */
-const kinds = new Map<string, number>();
-const KINDS_MAX = 512;
-const KIND_NAME_MAX = 64;
-
-function kindOf(name: string): number {
-  let kind = kinds.get(name);
-  if (kind === undefined) {
-    const lower = name.toLowerCase();
-    kind = lower === 'x-forwarded-for' ? XFF : lower === 'content-length' ? CONTENT_LENGTH : HOP_BY_HOP.has(lower) ? DROP : FORWARD;
-    if (name.length <= KIND_NAME_MAX) {
-      if (kinds.size >= KINDS_MAX) kinds.clear();
-      kinds.set(name, kind);
-    }
-  }
-  return kind;
-}
-
 /**
  * Build the upstream request headers from the client's raw header list (preserving case
  * and order, and duplicates other than the stripped ones). `rawHeaders` alternates
@@ -114,14 +85,13 @@ export function upstreamRequestHeaders(
   let xff: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    const kind = kindOf(name);
-    if (kind === XFF) {
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for') {
       xff = xff === undefined ? rawHeaders[i + 1]! : `${xff}, ${rawHeaders[i + 1]!}`;
       continue;
     }
-    if (kind === DROP || (kind === CONTENT_LENGTH && overrideContentLength !== undefined)) continue;
-    // Fields the Connection header names are dropped too (rare: most name none).
-    if (named !== undefined && named.has(name.toLowerCase())) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (overrideContentLength !== undefined && lower === 'content-length') continue;
     out.push(name, rawHeaders[i + 1]!);
   }
   if (overrideContentLength !== undefined) out.push('content-length', String(overrideContentLength));
