@@ -1,6 +1,6 @@
 // Instructions per request: the data plane's work counted, not timed.
 //   node dist/benchmarks/proxy/instructions.js [--setups switchyard,bare] [--warm 30000]
-//        [--requests 10000] [--connections 64] [--keep]
+//        [--requests 5000] [--windows 4] [--connections 64] [--keep]
 // (--keep leaves callgrind's dumps for callgrind_annotate, and prints where.)
 //
 // Why: on a shared machine the CPU time of one request drifts by tens of percent from one
@@ -8,7 +8,7 @@
 // can only answer with rounds and medians. The instructions a proxy's main thread executes
 // per request do not drift: each setup runs under valgrind's callgrind, is warmed up
 // (JIT compilation done), and then counts the instructions of exactly REQUESTS small
-// requests, each answered before the count is read (load-count.ts).
+// requests, each answered before the count is read (load-count.ts), in several windows.
 //
 // What is counted, per setup:
 // - the main thread (--separate-threads=yes), where the request path runs. V8's helper
@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { forkScript, runForResult, stopAll } from '../common/children';
 import { expect } from '../common/ipc';
+import { median } from '../common/stats';
 import { fmt, formatTable } from '../common/table';
 import type { CountLoadResult } from './load-count';
 import { SETUPS, type Running, type Setup } from './setups';
@@ -36,13 +37,15 @@ const { values: opts } = parseArgs({
   options: {
     setups: { type: 'string', default: 'switchyard,bare' },
     warm: { type: 'string', default: '30000' },
-    requests: { type: 'string', default: '10000' },
+    requests: { type: 'string', default: '5000' },
+    windows: { type: 'string', default: '4' },
     connections: { type: 'string', default: '64' },
     keep: { type: 'boolean', default: false },
   },
 });
 const warm = Number(opts.warm);
 const requests = Number(opts.requests);
+const windowCount = Math.max(1, Number(opts.windows));
 const connections = String(Number(opts.connections));
 
 /** Node setups only: the launcher runs node (HAProxy and NGINX are not Node, and direct has no proxy). */
@@ -58,11 +61,17 @@ interface Window {
   others: number;
 }
 
-/** A setup's second window, and the first window's main-thread figure. */
+/** A setup's least window (by main-thread instructions), and the median of its windows. */
 export interface Count extends Window {
   setup: string;
   requests: number;
-  first: number;
+  median: number;
+  windows: number;
+}
+
+export function summarize(setup: string, requests: number, windows: Window[]): Count {
+  const least = windows.reduce((a, b) => (b.main < a.main ? b : a));
+  return { setup, requests, ...least, median: median(windows.map((w) => w.main)), windows: windows.length };
 }
 
 /** Instructions of each thread in one dump: callgrind's `summary:` per `PREFIX.PID.out.N-TT` file. */
@@ -92,11 +101,12 @@ async function count(setup: Setup, backend: string, backendPid: number, dir: str
     console.error(`  ${setup.name}: warming up (${warm} requests)`);
     const warmed = await load(r, warm);
     if (warmed.failed > 0) throw new Error(`${setup.name}: ${warmed.failed} warm-up requests failed`);
-    // Two windows back to back: the second is the figure; the first shows whether the
-    // warm-up was long enough (they agree when it was).
+    // Windows back to back. The JIT still deoptimizes and recompiles now and then (more
+    // under valgrind, whose timing differs), which can only add instructions to the window
+    // it falls in: the least of the windows is the figure, their median is shown beside it.
     const windows: Window[] = [];
-    for (let w = 0; w < 2; w++) {
-      console.error(`  ${setup.name}: counting ${requests} requests (window ${w + 1} of 2)`);
+    for (let w = 0; w < windowCount; w++) {
+      console.error(`  ${setup.name}: counting ${requests} requests (window ${w + 1} of ${windowCount})`);
       control(r.pid, '-z');
       const measured = await load(r, requests);
       control(r.pid, '-d');
@@ -112,7 +122,7 @@ async function count(setup: Setup, backend: string, backendPid: number, dir: str
       const idleMain = idle.get(1) ?? 0;
       windows.push({ main: ((loaded.get(1) ?? 0) - idleMain) / requests, idle: idleMain / requests, others: others / requests });
     }
-    return { setup: setup.name, requests, first: windows[0]!.main, ...windows[1]! };
+    return summarize(setup.name, requests, windows);
   } finally {
     await r.stop();
   }
@@ -124,12 +134,12 @@ export function countTable(counts: Count[]): string {
     c.setup,
     fmt(c.main / 1000, 1),
     floor ? `${fmt(c.main / floor.main, 3)}×` : '—',
-    fmt(c.first / 1000, 1),
+    fmt(c.median / 1000, 1),
     fmt(c.idle / 1000, 1),
     fmt(c.others / 1000, 1),
   ]);
   return formatTable(
-    ['setup', 'main thread, k instructions/request', '÷ bare Node', 'first window', 'idle main thread (subtracted)', 'other threads'],
+    ['setup', 'main thread, k instructions/request (least window)', '÷ bare Node', 'median window', 'idle main thread (subtracted)', 'other threads'],
     rows,
   );
 }
@@ -148,7 +158,7 @@ async function main(): Promise<void> {
   try {
     const backend = forkScript('backend', join(__dirname, 'backend.js'), ['64', '5']);
     const port = await expect<number>(backend.child, 'ready', 10_000);
-    console.log(`instructions per request: ${warm} requests to warm up, then ${requests} counted, ${connections} connections, under callgrind\n`);
+    console.log(`instructions per request: ${warm} requests to warm up, then ${windowCount} windows of ${requests}, ${connections} connections, under callgrind\n`);
     const counts: Count[] = [];
     for (const setup of setups) counts.push(await count(setup, `http://127.0.0.1:${port}`, backend.pid, dir));
     console.log(countTable(counts));
