@@ -3,26 +3,17 @@
 // Both proxy: the floor on the port the setup reports, the daemon on its config's port;
 // the daemon's log says it started in the setup's pid; stop() ends the process.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { forkScript, stop, type Started } from '../../../benchmarks/common/children';
-import { expect } from '../../../benchmarks/common/ipc';
 import { bareInDaemon } from '../../../benchmarks/proxy/setups/bare';
 import { CHAT_BODY, CHAT_PATH, COMPLETION, JSON_HEADERS } from '../../../benchmarks/proxy/workload';
+import { startBenchBackend, type BenchBackend } from '../../support/bench-backend';
 
-let backend: Started;
-let backendOrigin = '';
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-test-'));
+let backend: BenchBackend;
 
 t.before(async () => {
-  backend = forkScript('backend', join(__dirname, '../../../benchmarks/proxy/backend.js'), ['4', '5']);
-  backendOrigin = `http://127.0.0.1:${await expect<number>(backend.child, 'ready', 10_000)}`;
-});
-t.teardown(async () => {
-  await stop(backend);
-  rmSync(dir, { recursive: true, force: true });
+  backend = await startBenchBackend(t, 'switchyard-bench-test-');
 });
 
 async function chat(origin: string): Promise<{ status: number; body: string }> {
@@ -31,13 +22,13 @@ async function chat(origin: string): Promise<{ status: number; body: string }> {
 }
 
 t.test('the floor proxies on its port while a whole daemon runs in the same process', async (t) => {
-  const running = await bareInDaemon.start({ backend: backendOrigin, backendPid: backend.pid, dir });
+  const running = await bareInDaemon.start({ backend: backend.origin, backendPid: backend.pid, dir: backend.dir });
   let exited = false;
   process.kill(running.pid, 0); // alive
   try {
     t.same(await chat(running.origin), { status: 200, body: COMPLETION.toString() }, 'through the floor');
 
-    const config = readFileSync(join(dir, 'bare-in-daemon.yaml'), 'utf8');
+    const config = readFileSync(join(backend.dir, 'bare-in-daemon.yaml'), 'utf8');
     const port = Number(/listen: \{ host: 127\.0\.0\.1, port: (\d+) \}/.exec(config)?.[1]);
     t.not(`http://127.0.0.1:${port}`, running.origin, 'the daemon listens on a port of its own');
     const viaDaemon = await chat(`http://127.0.0.1:${port}`);

@@ -6,24 +6,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { forkScript, stop, type Started } from '../../../benchmarks/common/children';
-import { expect } from '../../../benchmarks/common/ipc';
 import { countTable, dumpTotals, summarize } from '../../../benchmarks/proxy/instructions';
 import { bare } from '../../../benchmarks/proxy/setups/bare';
 import { switchyard } from '../../../benchmarks/proxy/setups/switchyard';
 import { CHAT_BODY, CHAT_PATH, COMPLETION, JSON_HEADERS } from '../../../benchmarks/proxy/workload';
+import { startBenchBackend, type BenchBackend } from '../../support/bench-backend';
 
-let backend: Started;
-let backendOrigin = '';
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-instructions-test-'));
+let backend: BenchBackend;
 
 t.before(async () => {
-  backend = forkScript('backend', join(__dirname, '../../../benchmarks/proxy/backend.js'), ['4', '5']);
-  backendOrigin = `http://127.0.0.1:${await expect<number>(backend.child, 'ready', 10_000)}`;
-});
-t.teardown(async () => {
-  await stop(backend);
-  rmSync(dir, { recursive: true, force: true });
+  backend = await startBenchBackend(t, 'switchyard-instructions-test-');
 });
 
 const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
@@ -31,7 +23,7 @@ const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').
 for (const setup of [bare, switchyard]) {
   t.test(`${setup.name} starts under a launcher and proxies`, async (t) => {
     const marker = `LAUNCHED_BY=instructions-test-${setup.name.replace(/\W+/g, '-')}`;
-    const running = await setup.start({ backend: backendOrigin, backendPid: backend.pid, dir, launcher: ['/usr/bin/env', marker] });
+    const running = await setup.start({ backend: backend.origin, backendPid: backend.pid, dir: backend.dir, launcher: ['/usr/bin/env', marker] });
     try {
       t.ok(environOf(running.pid).includes(marker), 'the process was started through the launcher');
       const res = await request(running.origin + CHAT_PATH, { method: 'POST', headers: JSON_HEADERS, body: CHAT_BODY });
