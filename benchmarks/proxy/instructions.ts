@@ -31,7 +31,7 @@ import { expect } from '../common/ipc';
 import { median } from '../common/stats';
 import { fmt, formatTable } from '../common/table';
 import type { CountLoadResult } from './load-count';
-import { SETUPS, type Running, type Setup } from './setups';
+import { SETUPS, selectSetups, type Running, type Setup } from './setups';
 
 const { values: opts } = parseArgs({
   options: {
@@ -47,9 +47,6 @@ const warm = Number(opts.warm);
 const requests = Number(opts.requests);
 const windowCount = Math.max(1, Number(opts.windows));
 const connections = String(Number(opts.connections));
-
-/** Node setups only: the launcher runs node (HAProxy and NGINX are not Node, and direct has no proxy). */
-const NODE_SETUPS = new Set(['Switchyard', 'Switchyard (no access log)', 'bare Node', "bare Node (in Switchyard's process)"]);
 
 /** One counted window. */
 interface Window {
@@ -151,9 +148,9 @@ async function main(): Promise<void> {
     console.log('valgrind is not installed (apt-get install valgrind): nothing measured.');
     return;
   }
-  const wanted = opts.setups.split(',').map((w) => w.trim().toLowerCase());
-  const setups = SETUPS.filter((s) => NODE_SETUPS.has(s.name) && wanted.some((w) => s.name.toLowerCase() === w || (w.endsWith('(') ? s.name.toLowerCase().startsWith(w) : false) || s.name.toLowerCase() === `${w} node`));
-  if (setups.length === 0) throw new Error(`no Node setup matches --setups ${opts.setups}; known: ${[...NODE_SETUPS].join(', ')}`);
+  // Node setups only: valgrind runs node (HAProxy and NGINX are not Node; direct has no proxy).
+  const setups = selectSetups(opts.setups.split(',')).filter((s) => s.launchable);
+  if (setups.length === 0) throw new Error(`no Node setup matches --setups ${opts.setups}; known: ${SETUPS.filter((s) => s.launchable).map((s) => s.name).join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-instructions-'));
   try {
     const backend = forkScript('backend', join(__dirname, 'backend.js'), ['64', '5']);

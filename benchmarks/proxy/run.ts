@@ -21,7 +21,7 @@ import { profileReport } from './profile';
 import { goalTable, ratioTable, scenarioTable } from './report';
 import { Samples } from './samples';
 import { SCENARIOS, type Knobs, type Scenario } from './scenarios';
-import { SETUPS, type Running, type Setup, type SetupEnv } from './setups';
+import { selectSetups, type Running, type Setup, type SetupEnv } from './setups';
 import { switchyard } from './setups/switchyard';
 
 const { values: opts, positionals } = parseArgs({
@@ -39,11 +39,7 @@ const { values: opts, positionals } = parseArgs({
 const knobs: Knobs = { seconds: Number(opts.seconds), events: Number(opts.events), interval: Number(opts.interval) };
 const rounds = opts.profile ? 1 : Number(opts.rounds);
 const wanted = opts.profile ? ['switchyard', 'bare'] : (opts.setups?.split(',') ?? []);
-const named = (s: Setup, w: string) => s.name.toLowerCase().startsWith(w.toLowerCase());
-// An opt-in setup (a variant) runs only when named by a prefix that names no regular setup.
-const setups = SETUPS.filter((s) =>
-  s.optIn ? wanted.some((w) => named(s, w) && !SETUPS.some((r) => !r.optIn && named(r, w))) : wanted.length === 0 || wanted.some((w) => named(s, w)),
-);
+const setups = selectSetups(wanted);
 const names = positionals.length > 0 ? positionals : opts.profile ? ['small-64'] : SCENARIOS.map((s) => s.name);
 const scenarios = names.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}; known: ${SCENARIOS.map((s) => s.name)}`));
 if (opts.profile && !scenarios[0].metrics.some((m) => m.key === 'cpu')) fail('--profile needs a scenario that measures CPU');

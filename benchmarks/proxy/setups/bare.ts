@@ -20,6 +20,7 @@ async function ready(env: SetupEnv, started: Started, logFile?: string): Promise
 
 export const bare: Setup = {
   name: 'bare Node',
+  launchable: true,
   missing: () => undefined,
   start: (env) =>
     ready(env, forkScript('bare-proxy', join(__dirname, '..', 'bare-proxy.js'), [env.backend], profileArgs(env, bare.name), undefined, env.launcher)),
@@ -35,6 +36,7 @@ export const bare: Setup = {
 export const bareInDaemon: Setup = {
   name: "bare Node (in Switchyard's process)",
   optIn: true,
+  launchable: true,
   missing: () => undefined,
   async start(env) {
     const file = join(env.dir, 'bare-in-daemon.yaml');

@@ -43,6 +43,8 @@ export interface Setup {
   name: string;
   /** Run only when `--setups` names it (a variant, not a column of the default run). */
   optIn?: true;
+  /** A Node setup that honours `SetupEnv.launcher` (the others ignore it). */
+  launchable?: true;
   /** Why this setup cannot run on this machine, or undefined when it can. */
   missing(): string | undefined;
   start(env: SetupEnv): Promise<Running>;

@@ -37,6 +37,7 @@ function switchyardSetup(name: string, access: boolean, optIn?: true): Setup {
   const setup: Setup = {
     name,
     optIn,
+    launchable: true,
     missing: () => (existsSync(BIN) ? undefined : `${BIN} is not built yet`),
     async start(env) {
       const adminPort = await freePort();
