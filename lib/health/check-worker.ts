@@ -1,5 +1,5 @@
 // The worker thread that runs every pool's active health checks and metrics scrapes (see
-// remote-checker.ts for why they do not run on the data plane's thread). It owns one
+// probe-thread.ts for why they do not run on the data plane's thread). It owns one
 // ActiveHealthChecker or SignalScraper per client the main thread opens and reports each
 // result; the main thread keeps the verdicts and the signals, and calls the pools back.
 // Nothing here touches a request.
@@ -10,7 +10,7 @@ import type { BackendSignals } from '../scheduling/types';
 import type { ToWorker, FromWorker } from './check-protocol';
 
 const port = parentPort;
-if (!port) throw new Error('check-worker.js runs as a worker thread (lib/health/remote-checker.ts starts it)');
+if (!port) throw new Error('check-worker.js runs as a worker thread (lib/health/probe-thread.ts starts it)');
 
 interface Scraping {
   scraper: SignalScraper;
@@ -28,63 +28,63 @@ function post(m: FromWorker): void {
 // metrics parser (≈ 9 MiB of RSS).
 let Scraper: typeof SignalScraper | undefined;
 
-function openScraper(checker: number, cfg: ToWorker & { type: 'scrape-open' }): void {
-  const log = (level: 'info' | 'warn') => (obj: object, msg: string) => post({ type: 'log', checker, level, obj, msg });
+function openScraper(client: number, cfg: ToWorker & { type: 'scrape-open' }): void {
+  const log = (level: 'info' | 'warn') => (obj: object, msg: string) => post({ type: 'log', client, level, obj, msg });
   Scraper ??= (require('../scheduling/signals/scraper') as typeof import('../scheduling/signals/scraper')).SignalScraper;
   const scraper = new Scraper(cfg.cfg, { logger: { info: log('info'), warn: log('warn') } });
   const entry: Scraping = { scraper, targets: new Map() };
   scraper.on('scrape', (id: string, error?: Error) => {
     const t = entry.targets.get(id);
-    if (t) post({ type: 'scraped', checker, id, seq: t.seq, signals: t.signals, error: error?.message });
+    if (t) post({ type: 'scraped', client, id, seq: t.seq, signals: t.signals, error: error?.message });
   });
-  scrapers.set(checker, entry);
+  scrapers.set(client, entry);
 }
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'open':
-      checkers.set(m.checker, new ActiveHealthChecker(m.cfg));
+      checkers.set(m.client, new ActiveHealthChecker(m.cfg));
       return;
     case 'track': {
-      const c = checkers.get(m.checker);
+      const c = checkers.get(m.client);
       if (!c) return;
-      const { checker, id, seq } = m;
+      const { client, id, seq } = m;
       c.track(id, m.url, () => {}, {
         initiallyHealthy: m.initiallyHealthy,
         // After the verdict is updated: send both, the main thread tells a change from its copy.
-        onResult: (pass) => post({ type: 'result', checker, id, seq, pass, healthy: c.healthy(id) ?? pass }),
+        onResult: (pass) => post({ type: 'result', client, id, seq, pass, healthy: c.healthy(id) ?? pass }),
       });
       return;
     }
     case 'untrack':
-      checkers.get(m.checker)?.untrack(m.id);
+      checkers.get(m.client)?.untrack(m.id);
       return;
     case 'scrape-open':
-      openScraper(m.checker, m);
+      openScraper(m.client, m);
       return;
     case 'scrape-track': {
-      const s = scrapers.get(m.checker);
+      const s = scrapers.get(m.client);
       if (!s) return;
-      const { checker, id, seq } = m;
+      const { client, id, seq } = m;
       const signals: BackendSignals = { updatedAt: 0 };
       s.targets.set(id, { seq, signals });
       // The in-flight count lives on the main thread: it notes it when told a scrape is sent.
-      const inflight = () => (post({ type: 'scraping', checker, id, seq }), 0);
+      const inflight = () => (post({ type: 'scraping', client, id, seq }), 0);
       s.scraper.track({ id, url: m.url, signals, inflight });
       return;
     }
     case 'scrape-untrack': {
-      const s = scrapers.get(m.checker);
+      const s = scrapers.get(m.client);
       s?.scraper.untrack(m.id);
       s?.targets.delete(m.id);
       return;
     }
     case 'close': {
-      const c = checkers.get(m.checker);
-      checkers.delete(m.checker);
+      const c = checkers.get(m.client);
+      checkers.delete(m.client);
       void c?.stop();
-      const s = scrapers.get(m.checker);
-      scrapers.delete(m.checker);
+      const s = scrapers.get(m.client);
+      scrapers.delete(m.client);
       void s?.scraper.stop();
       return;
     }

@@ -87,7 +87,7 @@ export class PoolRuntime implements EndpointSink {
     this.retryStatuses = new Set(config.retries.on.filter((v): v is number => typeof v === 'number'));
     this.queue = new AdmissionQueue(config.queue, { onShed: (reason) => deps.onShed?.(name, reason) });
     this.perBackendLimit = config.breaker.max_requests_per_backend;
-    // Checks and scrapes run in the probe thread: see lib/health/remote-checker.ts.
+    // Checks and scrapes run in the probe thread: see lib/health/probe-thread.ts.
     const onError = (err: Error) => this.logger.error({ err }, 'probe thread failed; restarting it');
     if (config.health.enabled) this.checker = new RemoteHealthChecker(config.health, { onError });
     // Pre-warming needs to know what is loaded, so it turns scraping on too.

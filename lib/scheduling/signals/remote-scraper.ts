@@ -1,11 +1,11 @@
 // SignalScraper's interface and semantics, with the scraping (fetch, parse, the ITL mean)
-// done in the probe thread (lib/health/remote-checker.ts says why). The signals live on
+// done in the probe thread (lib/health/probe-thread.ts says why). The signals live on
 // the main thread, in each backend's own object: a scrape's result is copied into it as
 // SignalScraper would have written it, and `inflightAtScrape` is the backend's in-flight
 // count when the worker said the scrape was being sent.
 import { EventEmitter } from 'node:events';
 import type { ScrapeConfig } from '../../config/schema';
-import { probeThread, type ProbeThread, type ThreadClient } from '../../health/remote-checker';
+import { probeThread, type ProbeThread, type ThreadClient } from '../../health/probe-thread';
 import type { FromWorker } from '../../health/check-protocol';
 import type { ScrapeTarget } from './scraper';
 
@@ -45,7 +45,7 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
     this.onError = opts.onError;
     this.thread = opts.thread ?? probeThread;
     this.id = this.thread.open(this);
-    this.thread.send({ type: 'scrape-open', checker: this.id, cfg });
+    this.thread.send({ type: 'scrape-open', client: this.id, cfg });
   }
 
   /** Starts scraping a backend (within one interval); replaces an earlier target of the same id. */
@@ -53,12 +53,12 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
     if (!this.cfg.enabled || this.stopped) return;
     const t: Tracked = { seq: ++this.seq, target };
     this.tracked.set(target.id, t);
-    this.thread.send({ type: 'scrape-track', checker: this.id, id: target.id, seq: t.seq, url: target.url });
+    this.sendTrack(this.id, target.id, t);
   }
 
   /** Stops scraping a backend; a result still on its way is dropped. */
   untrack(id: string): void {
-    if (this.tracked.delete(id)) this.thread.send({ type: 'scrape-untrack', checker: this.id, id });
+    if (this.tracked.delete(id)) this.thread.send({ type: 'scrape-untrack', client: this.id, id });
   }
 
   async stop(): Promise<void> {
@@ -98,8 +98,12 @@ export class RemoteSignalScraper extends EventEmitter implements ThreadClient {
   }
 
   /** ProbeThread: the worker was restarted; open again and track every target. */
-  replay(checker: number): void {
-    this.thread.send({ type: 'scrape-open', checker, cfg: this.cfg });
-    for (const [id, t] of this.tracked) this.thread.send({ type: 'scrape-track', checker, id, seq: t.seq, url: t.target.url });
+  replay(client: number): void {
+    this.thread.send({ type: 'scrape-open', client, cfg: this.cfg });
+    for (const [id, t] of this.tracked) this.sendTrack(client, id, t);
+  }
+
+  private sendTrack(client: number, id: string, t: Tracked): void {
+    this.thread.send({ type: 'scrape-track', client, id, seq: t.seq, url: t.target.url });
   }
 }

@@ -3,7 +3,8 @@
 // process, ended with its last checker, restarted with every target when it dies.
 import t from 'tap';
 import { once } from 'node:events';
-import { ProbeThread, RemoteHealthChecker, RESTART_MS } from '../../../lib/health/remote-checker';
+import { ProbeThread, RESTART_MS } from '../../../lib/health/probe-thread';
+import { RemoteHealthChecker } from '../../../lib/health/remote-checker';
 import type { HealthConfig } from '../../../lib/config/schema';
 import { nodeTimers } from '../../../lib/health/timers';
 import { recorder } from '../../support/recorder';

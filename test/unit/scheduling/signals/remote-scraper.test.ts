@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { RemoteSignalScraper } from '../../../../lib/scheduling/signals/remote-scraper';
 import { SignalScraper, type ScrapeTarget } from '../../../../lib/scheduling/signals/scraper';
-import { ProbeThread } from '../../../../lib/health/remote-checker';
+import { ProbeThread } from '../../../../lib/health/probe-thread';
 import type { ScrapeConfig } from '../../../../lib/config/schema';
 import type { BackendSignals } from '../../../../lib/scheduling/types';
 import { VLLM } from './fixtures';
