@@ -32,6 +32,8 @@ import { median } from '../common/stats';
 import { fmt, formatTable } from '../common/table';
 import type { CountLoadResult } from './load-count';
 import { SETUPS, selectSetups, type Running, type Setup } from './setups';
+import { bare } from './setups/bare';
+import { CHAT_PATH } from './workload';
 
 const { values: opts } = parseArgs({
   options: {
@@ -87,7 +89,7 @@ function control(pid: number, what: '-z' | '-d'): void {
 }
 
 function load(r: Running, count: number): Promise<CountLoadResult> {
-  return runForResult<CountLoadResult>('load-count', join(__dirname, 'load-count.js'), [r.origin + '/v1/chat/completions', connections, String(count)], 600_000);
+  return runForResult<CountLoadResult>('load-count', join(__dirname, 'load-count.js'), [r.origin + CHAT_PATH, connections, String(count)], 600_000);
 }
 
 async function count(setup: Setup, backend: string, backendPid: number, dir: string): Promise<Count> {
@@ -126,7 +128,7 @@ async function count(setup: Setup, backend: string, backendPid: number, dir: str
 }
 
 export function countTable(counts: Count[]): string {
-  const floor = counts.find((c) => c.setup === 'bare Node');
+  const floor = counts.find((c) => c.setup === bare.name);
   const rows = counts.map((c) => [
     c.setup,
     fmt(c.main / 1000, 1),
